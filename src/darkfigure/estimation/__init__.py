@@ -1,0 +1,1 @@
+"""Estimation of the hidden total by multiple systems estimation."""

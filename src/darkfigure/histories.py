@@ -1,0 +1,401 @@
+"""CaptureHistories: the table every estimator takes.
+
+A capture history (pattern) says which lists an entity is on. The table holds, for ``t`` lists, the
+count of entities seen with each of the ``2**t - 1`` observable patterns. Cells are indexed by a bit
+mask: list ``j`` (in column order) is bit ``j``, so cell ``0b101`` is "on lists 1 and 3, not 2". The
+all-zero cell, the dark figure, is never observed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from darkfigure.errors import InputError
+
+MAX_LISTS = 20  # 2**20 cells: the dense table stays under 10 MB
+
+
+@dataclass(frozen=True, eq=False)
+class CaptureHistories:
+    """Counts of entities by capture pattern over named lists.
+
+    >>> h = CaptureHistories.from_counts([[1, 0], [0, 1], [1, 1]], [30, 20, 6], lists=["A", "B"])
+    >>> h.n_observed, h.list_sizes()
+    (56, {'A': 36, 'B': 26})
+    """
+
+    lists: tuple[str, ...]
+    _table: np.ndarray = field(repr=False)  # int64, length 2**t, _table[0] == 0
+
+    def __post_init__(self) -> None:
+        self._table.setflags(write=False)
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def from_counts(
+        cls,
+        patterns: Sequence[Sequence[int]] | np.ndarray,
+        counts: Sequence[float] | np.ndarray,
+        lists: Sequence[str] | None = None,
+        *,
+        source: str | None = None,
+    ) -> CaptureHistories:
+        """Build from 0/1 patterns (one row each) and their counts; repeated patterns add up."""
+        pat = np.asarray(patterns)
+        if pat.ndim != 2:
+            raise InputError("patterns must be a table of 0/1 values, one row per pattern", source=source)
+        t = pat.shape[1]
+        names = _list_names(lists, t, source)
+        cnt = np.asarray(counts, dtype=float).reshape(-1)
+        if cnt.shape[0] != pat.shape[0]:
+            raise InputError(
+                f"got {pat.shape[0]} patterns but {cnt.shape[0]} counts; give one count per pattern",
+                source=source,
+            )
+        _check_patterns(pat, names, source)
+        whole = _check_counts(cnt, source)
+        masks = _masks(pat.astype(np.int64))
+        _check_no_zero_pattern(masks, whole, source)
+        table = np.bincount(masks, weights=whole, minlength=1 << t).astype(np.int64)
+        table[0] = 0
+        hist = cls(names, table)
+        hist._check_lists_have_cases(source)
+        return hist
+
+    @classmethod
+    def from_frame(
+        cls, frame: pd.DataFrame, count_column: str = "count", *, source: str | None = None
+    ) -> CaptureHistories:
+        """Build from the aggregated format: one 0/1 column per list and a count column.
+
+        >>> df = pd.DataFrame({"A": [1, 0, 1], "B": [0, 1, 1], "count": [30, 20, 6]})
+        >>> CaptureHistories.from_frame(df).n_observed
+        56
+        """
+        if count_column not in frame.columns:
+            raise InputError(
+                f"no count column {count_column!r}; the aggregated format needs one 0/1 column per list "
+                f"and a column {count_column!r} (columns found: {', '.join(map(str, frame.columns))})",
+                source=source,
+            )
+        list_cols = [c for c in frame.columns if c != count_column]
+        pat = _frame_to_01(frame[list_cols], source)
+        cnt = _numeric_column(frame[count_column], count_column, source)
+        return cls.from_counts(pat, cnt, list_cols, source=source)
+
+    @classmethod
+    def from_entities(
+        cls, frame: pd.DataFrame, lists: Sequence[str] | None = None, *, source: str | None = None
+    ) -> CaptureHistories:
+        """Build from one row per entity with a 0/1 column per list (other columns are ignored
+        when ``lists`` names the list columns).
+
+        >>> df = pd.DataFrame({"id": [1, 2, 3], "A": [1, 0, 1], "B": [0, 1, 1]})
+        >>> CaptureHistories.from_entities(df, lists=["A", "B"]).list_sizes()
+        {'A': 2, 'B': 2}
+        """
+        cols = list(lists) if lists is not None else list(frame.columns)
+        missing = [c for c in cols if c not in frame.columns]
+        if missing:
+            raise InputError(f"list column(s) {', '.join(missing)} not found", source=source)
+        pat = _frame_to_01(frame[cols], source)
+        seen = pat.sum(axis=1) > 0
+        return cls.from_counts(pat[seen], np.ones(int(seen.sum())), cols, source=source)
+
+    @classmethod
+    def from_long(
+        cls,
+        frame: pd.DataFrame,
+        entity: str = "entity_id",
+        list_column: str = "list",
+        *,
+        source: str | None = None,
+    ) -> CaptureHistories:
+        """Build from a long format: one row per (entity, list) sighting; repeats are harmless.
+
+        >>> df = pd.DataFrame({"entity_id": [1, 1, 2, 3], "list": ["A", "B", "B", "A"]})
+        >>> CaptureHistories.from_long(df).overlap().loc["A", "B"]
+        1
+        """
+        for col in (entity, list_column):
+            if col not in frame.columns:
+                raise InputError(
+                    f"no column {col!r}; the long format needs an entity column and a list column",
+                    source=source,
+                )
+        for col in (entity, list_column):
+            blank = frame[col].isna()
+            if blank.any():
+                raise InputError("value is missing", source=source, row=_row(frame, blank.idxmax()), column=col)
+        names = sorted(frame[list_column].astype(str).unique())
+        wide = pd.crosstab(frame[entity], frame[list_column].astype(str)).reindex(columns=names)
+        pat = (wide.to_numpy() > 0).astype(np.int64)
+        return cls.from_counts(pat, np.ones(len(pat)), names, source=source)
+
+    @classmethod
+    def read_csv(cls, path: str | Path, count_column: str = "count") -> CaptureHistories:
+        """Read a table from CSV: aggregated (with a count column), long (entity_id, list) or one
+        row per entity (0/1 columns only)."""
+        source = str(path)
+        try:
+            frame = pd.read_csv(path)
+        except FileNotFoundError:
+            raise InputError("file not found", source=source) from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise InputError(f"not a readable CSV table ({_first_line(exc)})", source=source) from None
+        frame.columns = [str(c).strip() for c in frame.columns]
+        if count_column in frame.columns:
+            return cls.from_frame(frame, count_column, source=source)
+        if {"entity_id", "list"} <= set(frame.columns):
+            return cls.from_long(frame, source=source)
+        return cls.from_entities(frame, source=source)
+
+    # ---------------------------------------------------------------- basic views
+    @property
+    def n_lists(self) -> int:
+        return len(self.lists)
+
+    @property
+    def n_observed(self) -> int:
+        """Number of entities seen on at least one list."""
+        return int(self._table.sum())
+
+    @property
+    def cells(self) -> np.ndarray:
+        """Bit masks of the observable cells, 1 .. 2**t - 1."""
+        return np.arange(1, 1 << self.n_lists, dtype=np.int64)
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Counts of the observable cells, in the order of :attr:`cells`."""
+        return self._table[1:]
+
+    @property
+    def patterns(self) -> np.ndarray:
+        """0/1 matrix (cells x lists) of the observable cells."""
+        return pattern_matrix(self.n_lists)
+
+    def count(self, pattern: Iterable[int]) -> int:
+        """Count of one pattern given as 0/1 per list."""
+        return int(self._table[_masks(np.asarray([list(pattern)]))[0]])
+
+    def to_frame(self, include_zero: bool = True) -> pd.DataFrame:
+        """The aggregated table: one 0/1 column per list and ``count``."""
+        frame = pd.DataFrame(self.patterns, columns=list(self.lists))
+        frame["count"] = self.counts
+        if not include_zero:
+            frame = frame[frame["count"] > 0].reset_index(drop=True)
+        return frame
+
+    def list_sizes(self) -> dict[str, int]:
+        """Number of entities on each list (the one-list margins)."""
+        sizes = self.patterns.T @ self.counts
+        return {name: int(s) for name, s in zip(self.lists, sizes, strict=True)}
+
+    def margin(self, lists: Sequence[str | int]) -> int:
+        """Number of entities on all the given lists (whatever else they are on)."""
+        bits = sum(1 << self._index(x) for x in lists)
+        return int(self.counts[(self.cells & bits) == bits].sum())
+
+    def overlap(self) -> pd.DataFrame:
+        """Pairwise overlap table: entities on both lists; the diagonal holds list sizes."""
+        pat = self.patterns
+        both = (pat * self.counts[:, None]).T @ pat
+        return pd.DataFrame(both.astype(np.int64), index=list(self.lists), columns=list(self.lists))
+
+    def __repr__(self) -> str:
+        return f"CaptureHistories(lists={list(self.lists)}, n_observed={self.n_observed})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CaptureHistories):
+            return NotImplemented
+        return self.lists == other.lists and np.array_equal(self._table, other._table)
+
+    def __hash__(self) -> int:
+        return hash((self.lists, self._table.tobytes()))
+
+    # ---------------------------------------------------------------- operations
+    def with_counts(self, counts: np.ndarray) -> CaptureHistories:
+        """The same lists with other counts for the observable cells (bootstrap, jackknife)."""
+        table = np.zeros(1 << self.n_lists, dtype=np.int64)
+        table[1:] = counts
+        return CaptureHistories(self.lists, table)
+
+    def omit_lists(self, lists: Sequence[str | int]) -> CaptureHistories:
+        """Forget the given lists; entities seen only on them drop out of the table."""
+        drop = {self._index(x) for x in lists}
+        keep = [j for j in range(self.n_lists) if j not in drop]
+        return self._project(keep, [[j] for j in keep], [self.lists[j] for j in keep])
+
+    def merge_lists(self, lists: Sequence[str | int], name: str | None = None) -> CaptureHistories:
+        """Treat several lists as one: an entity is on the merged list if it is on any of them."""
+        idx = [self._index(x) for x in lists]
+        if len(idx) < 2:
+            raise InputError("merging needs at least two lists")
+        first = min(idx)
+        groups: list[list[int]] = []
+        names: list[str] = []
+        for j in range(self.n_lists):
+            if j == first:
+                groups.append(sorted(idx))
+                names.append(name or "+".join(self.lists[i] for i in sorted(idx)))
+            elif j not in idx:
+                groups.append([j])
+                names.append(self.lists[j])
+        return self._project(list(range(len(groups))), groups, names)
+
+    def drop_uninformative(self) -> CaptureHistories:
+        """Remove lists that carry no information for estimation, as SparseMSE's
+        ``removenoninformativelists``: a list with no cases, a list holding every case, and a list
+        identical to an earlier one."""
+        sizes = self.patterns.T @ self.counts
+        total = self.n_observed
+        seen_cols: list[bytes] = []
+        keep: list[int] = []
+        pat = self.patterns[self.counts > 0]
+        for j in range(self.n_lists):
+            col = pat[:, j].tobytes()
+            if 0 < sizes[j] < total and col not in seen_cols:
+                keep.append(j)
+            seen_cols.append(col)
+        if len(keep) == self.n_lists:
+            return self
+        return self._project(keep, [[j] for j in keep], [self.lists[j] for j in keep], check=False)
+
+    def _project(
+        self, keep: list[int], groups: list[list[int]], names: list[str], check: bool = True
+    ) -> CaptureHistories:
+        pat = self.patterns
+        new = np.stack([pat[:, g].max(axis=1) for g in groups], axis=1) if groups else pat[:, :0]
+        seen = new.sum(axis=1) > 0
+        if len(names) < 2 and check:
+            raise InputError(f"that leaves {len(names)} list(s); estimation needs at least 2")
+        table = np.bincount(_masks(new[seen]), weights=self.counts[seen], minlength=1 << len(names))
+        table = table.astype(np.int64)
+        table[0] = 0
+        return CaptureHistories(tuple(names), table)
+
+    def _index(self, name_or_position: str | int) -> int:
+        if isinstance(name_or_position, (int, np.integer)):
+            if not 0 <= name_or_position < self.n_lists:
+                raise InputError(f"list position {name_or_position} is out of range 0..{self.n_lists - 1}")
+            return int(name_or_position)
+        if name_or_position not in self.lists:
+            raise InputError(f"no list named {name_or_position!r}; lists are {', '.join(self.lists)}")
+        return self.lists.index(name_or_position)
+
+    def _check_lists_have_cases(self, source: str | None) -> None:
+        for name, size in self.list_sizes().items():
+            if size == 0:
+                raise InputError(
+                    "this list has no cases; remove it or check the 0/1 values", source=source, column=name
+                )
+
+
+# -------------------------------------------------------------------- helpers
+def pattern_matrix(n_lists: int) -> np.ndarray:
+    """0/1 matrix of the observable cells 1 .. 2**t - 1 (bit j = list j)."""
+    masks = np.arange(1, 1 << n_lists, dtype=np.int64)
+    return ((masks[:, None] >> np.arange(n_lists)) & 1).astype(np.int64)
+
+
+def _masks(pat: np.ndarray) -> np.ndarray:
+    return (pat.astype(np.int64) << np.arange(pat.shape[1], dtype=np.int64)).sum(axis=1)
+
+
+def _list_names(lists: Sequence[str] | None, t: int, source: str | None) -> tuple[str, ...]:
+    names = tuple(str(x) for x in lists) if lists is not None else tuple(_default_names(t))
+    if len(names) != t:
+        raise InputError(f"got {t} pattern columns but {len(names)} list names", source=source)
+    if t < 2:
+        raise InputError(
+            f"multiple systems estimation needs at least 2 lists; got {t} ({', '.join(names) or 'none'})",
+            source=source,
+        )
+    if t > MAX_LISTS:
+        raise InputError(f"at most {MAX_LISTS} lists are supported; got {t}", source=source)
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InputError(f"list names must differ; {', '.join(dupes)} appears twice", source=source)
+    return names
+
+
+def _default_names(t: int) -> list[str]:
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    return [letters[j] if t <= 26 else f"L{j + 1}" for j in range(t)]
+
+
+def _check_patterns(pat: np.ndarray, names: tuple[str, ...], source: str | None) -> None:
+    bad = ~np.isin(pat, (0, 1))
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise InputError(
+            f"capture values must be 0 or 1; got {pat[r, c]!r}", source=source, row=int(r) + 2, column=names[c]
+        )
+
+
+def _check_counts(cnt: np.ndarray, source: str | None) -> np.ndarray:
+    for r, value in enumerate(cnt):
+        if not math.isfinite(value):
+            raise InputError("count is missing or not a number", source=source, row=r + 2, column="count")
+        if value < 0:
+            raise InputError(f"counts cannot be negative; got {value:g}", source=source, row=r + 2, column="count")
+        if value != int(value):
+            raise InputError(
+                f"counts must be whole numbers; got {value:g}", source=source, row=r + 2, column="count"
+            )
+    return cnt.astype(np.int64)
+
+
+def _check_no_zero_pattern(masks: np.ndarray, counts: np.ndarray, source: str | None) -> None:
+    bad = (masks == 0) & (counts > 0)
+    if bad.any():
+        r = int(np.argmax(bad))
+        raise InputError(
+            f"the all-zero pattern (on no list) has count {counts[r]}; those cases are the unknown dark "
+            "figure and cannot be observed: remove the row or set its count to 0",
+            source=source,
+            row=r + 2,
+            column="count",
+        )
+
+
+def _frame_to_01(frame: pd.DataFrame, source: str | None) -> np.ndarray:
+    out = np.empty(frame.shape, dtype=np.int64)
+    for j, col in enumerate(frame.columns):
+        values = _numeric_column(frame[col], str(col), source)
+        for r, v in enumerate(values):
+            if v not in (0.0, 1.0):
+                shown = frame[col].iloc[r]
+                raise InputError(
+                    f"capture values must be 0 or 1; got {shown!r}", source=source, row=r + 2, column=str(col)
+                )
+        out[:, j] = values
+    return out
+
+
+
+
+def _numeric_column(series: pd.Series, name: str, source: str | None) -> np.ndarray:
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    bad = np.isnan(values)
+    if bad.any():
+        r = int(np.argmax(bad))
+        shown = series.iloc[r]
+        what = "value is missing" if pd.isna(shown) else f"expected a number; got {shown!r}"
+        raise InputError(what, source=source, row=r + 2, column=name)
+    return values
+
+
+def _row(frame: pd.DataFrame, label: object) -> int:
+    return int(frame.index.get_loc(label)) + 2
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
