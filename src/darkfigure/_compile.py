@@ -1,8 +1,9 @@
 """Optional compilation with numba.
 
 Kernels are written once, in the subset of Python and NumPy that numba compiles. With numba
-installed they run compiled; without it (or with ``DARKFIGURE_NO_NUMBA=1``) the same code runs as
-plain Python, slower but with the same results. ``import darkfigure`` never needs numba.
+installed they run compiled; without it (or with ``DARKFIGURE_NO_NUMBA`` set to anything but
+``""``, ``0``, ``false`` or ``no``) the same code runs as plain Python, slower but with the same
+results. ``import darkfigure`` never needs numba.
 """
 
 from __future__ import annotations
@@ -13,19 +14,36 @@ from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+def numba_disabled() -> bool:
+    """Whether the user switched compilation off with ``DARKFIGURE_NO_NUMBA``.
+
+    >>> isinstance(numba_disabled(), bool)
+    True
+    """
+    return os.environ.get("DARKFIGURE_NO_NUMBA", "").strip().lower() not in ("", "0", "false", "no")
+
+
 try:  # pragma: no cover - depends on the environment
-    if os.environ.get("DARKFIGURE_NO_NUMBA"):
+    if numba_disabled():
         raise ImportError("numba disabled by DARKFIGURE_NO_NUMBA")
     import numba
 
     HAVE_NUMBA = True
-except ImportError:  # pragma: no cover
+except Exception:  # pragma: no cover - a missing or broken numba (e.g. built for another NumPy)
     numba = None
     HAVE_NUMBA = False
 
 
 def kernel(func: F) -> F:
-    """Compile ``func`` with numba (nopython, cached) when numba is available."""
+    """Compile ``func`` with numba (nopython, cached) when numba is available.
+
+    >>> @kernel
+    ... def double(x):
+    ...     return 2 * x
+    >>> double(21)
+    42
+    """
     if HAVE_NUMBA:
         return numba.njit(cache=True, nogil=True)(func)  # type: ignore[no-any-return]
     return func

@@ -1,7 +1,8 @@
 """Poisson log-linear regression by iteratively reweighted least squares.
 
 The same algorithm as R's ``glm(family = poisson)`` (start at ``mu = y + 0.1``, Newton steps on the
-canonical link), converged more tightly so that results match R's to many digits.
+canonical link, fitted means kept at or above machine epsilon as R's ``poisson()$linkinv`` does),
+converged more tightly so that results match R's to many digits.
 """
 
 from __future__ import annotations
@@ -12,15 +13,21 @@ import numpy as np
 from scipy.special import gammaln
 
 from darkfigure._compile import kernel
-from darkfigure.errors import EstimationError
+from darkfigure.errors import EstimationError, InputError
 
 TOLERANCE = 1e-12
 MAX_ITERATIONS = 100
+MIN_MEAN = 2.220446049250313e-16  # R's .Machine$double.eps: the floor of poisson()$linkinv
+RANK_TOLERANCE = 1e-10  # a column this close (relatively) to the span of the others is dependent
+BROKE_DOWN = (
+    "the Poisson fit broke down (fitted values overflowed): the maximum likelihood estimate probably "
+    "does not exist for this model; check it with check_estimable or drop an interaction"
+)
 
 
 @kernel
 def _irls(x, y, eta, tol, max_iter):  # pragma: no cover - compiled
-    mu = np.exp(eta)
+    mu = np.maximum(np.exp(eta), MIN_MEAN)
     dev_old = _deviance(y, mu)
     beta = np.zeros(x.shape[1])
     info = np.zeros((x.shape[1], x.shape[1]))
@@ -33,7 +40,7 @@ def _irls(x, y, eta, tol, max_iter):  # pragma: no cover - compiled
         info = xw.T @ x
         beta = np.linalg.solve(info, xw.T @ z)
         eta = x @ beta
-        mu = np.exp(eta)
+        mu = np.maximum(np.exp(eta), MIN_MEAN)
         dev = _deviance(y, mu)
         if abs(dev - dev_old) / (abs(dev) + 0.1) < tol:
             converged = True
@@ -76,16 +83,19 @@ def fit_poisson(
     >>> np.round(np.exp(fit.coefficients), 6).tolist()
     [10.0, 3.0]
     """
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    y = np.ascontiguousarray(y, dtype=np.float64)
+    x, y = _checked(x, y, start)
+    if not full_column_rank(x):
+        raise EstimationError(
+            "the model's design is singular on these cells (not identifiable): drop an interaction"
+        )
     eta = np.log(y + 0.1) if start is None else np.log(np.maximum(start, 1e-300))
     try:
         beta, mu, info, iterations, converged = _irls(x, y, eta, tol, MAX_ITERATIONS)
         covariance = np.linalg.inv(info)
-    except np.linalg.LinAlgError:
-        raise EstimationError(
-            "the model's design is singular on these cells (not identifiable): drop an interaction"
-        ) from None
+    except (np.linalg.LinAlgError, ZeroDivisionError):
+        raise EstimationError(BROKE_DOWN) from None
+    if not (np.isfinite(beta).all() and np.isfinite(mu).all() and np.isfinite(covariance).all()):
+        raise EstimationError(BROKE_DOWN)
     return PoissonFit(
         coefficients=beta,
         covariance=covariance,
@@ -95,6 +105,38 @@ def fit_poisson(
         iterations=int(iterations),
         converged=bool(converged),
     )
+
+
+def full_column_rank(x: np.ndarray) -> bool:
+    """Whether the columns of ``x`` are linearly independent (Cholesky of ``x'x``: every pivot must
+    keep a share of its column's length).
+
+    >>> full_column_rank(np.array([[1.0, 0.0, 1.0], [1.0, 1.0, 0.0]]))
+    False
+    """
+    if x.shape[0] < x.shape[1]:
+        return False
+    gram = x.T @ x
+    scale = np.diag(gram).copy()
+    if (scale <= 0).any():
+        return False
+    try:
+        pivots = np.diag(np.linalg.cholesky(gram)) ** 2
+    except np.linalg.LinAlgError:
+        return False
+    return bool((pivots >= RANK_TOLERANCE * scale).all())
+
+
+def _checked(x: np.ndarray, y: np.ndarray, start: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64).reshape(-1)
+    if x.ndim != 2 or x.shape[0] != y.shape[0]:
+        raise InputError(f"the design has shape {x.shape} but there are {y.shape[0]} counts; need a row each")
+    if not (np.isfinite(y).all() and (y >= 0).all()):
+        raise InputError("Poisson counts must be finite and non-negative")
+    if start is not None and np.shape(start) != y.shape:
+        raise InputError(f"start needs a fitted value per count ({y.shape[0]}); got shape {np.shape(start)}")
+    return x, y
 
 
 def poisson_loglik(y: np.ndarray, mu: np.ndarray) -> float:

@@ -50,6 +50,9 @@ class HierarchicalModel:
     terms: frozenset[int]
 
     def __post_init__(self) -> None:
+        outside = [t for t in self.terms if not 0 <= t < 1 << self.n_lists]
+        if outside:
+            raise InputError(f"term mask {outside[0]} does not fit {self.n_lists} lists")
         closed = frozenset(s for t in self.terms for s in _subterms(t))
         if closed != self.terms:
             object.__setattr__(self, "terms", closed)
@@ -76,15 +79,22 @@ class HierarchicalModel:
 
     @classmethod
     def parse(cls, text: str, lists: Sequence[str] | int) -> HierarchicalModel:
-        """Read ``[12,13]``, ``[LA:NG,NG:GP]`` or ``LA:NG + NG:GP`` for the given lists."""
-        names = [str(j + 1) for j in range(lists)] if isinstance(lists, int) else list(lists)
-        t = len(names)
+        """Read ``[12,13]``, ``[LA:NG,NG:GP]`` or ``LA:NG + NG:GP`` for the given lists (names, or
+        their number: then terms are positions like ``[12]``, ``[1:12]`` or ``[L1:L12]``).
+
+        >>> HierarchicalModel.parse("LA:NG + NG:GP", ["LA", "NG", "GP"]).name()
+        '[12,23]'
+        """
+        if not isinstance(text, str):
+            raise InputError(f"a model is written like [12,13] or [A:B,A:C]; got {text!r}")
+        numbered = isinstance(lists, int)
+        names = [str(j + 1) for j in range(lists)] if isinstance(lists, int) else [str(x) for x in lists]
         body = text.strip()
         if body.startswith("[") and body.endswith("]"):
             body = body[1:-1]
         parts = [p.strip() for p in re.split(r"[,+]", body) if p.strip()]
-        terms = [_parse_term(p, names, text) for p in parts]
-        return cls.from_terms(t, terms)
+        terms = [_parse_term(p, names, numbered, text) for p in parts]
+        return cls.from_terms(len(names), terms)
 
     @cached_property
     def generators(self) -> tuple[int, ...]:
@@ -144,24 +154,37 @@ def _term_order(term: int) -> tuple[int, list[int]]:
     return (bin(term).count("1"), bits_of(term))
 
 
-def _parse_term(part: str, names: list[str], text: str) -> list[int]:
-    if ":" in part or part in names:
-        pieces = [p.strip() for p in part.split(":")]
-        unknown = [p for p in pieces if p not in names]
-        if unknown:
+def _parse_term(part: str, names: list[str], numbered: bool, text: str) -> list[int]:
+    one_name = part in names and not (numbered and len(part) > 1)
+    if ":" in part or one_name or (numbered and re.fullmatch(r"L\d+", part)):
+        positions = [_list_position(p.strip(), names, numbered, text) for p in part.split(":")]
+    elif part.isdigit():
+        if len(names) > 9:
             raise InputError(
-                f"model {text!r}: no list named {unknown[0]!r}; lists are {', '.join(names)}"
+                f"model {text!r}: with more than 9 lists write terms with ':' between lists, like "
+                f"{names[0]}:{names[1]}, not {part!r}"
             )
-        return [names.index(p) for p in pieces]
-    if part.isdigit():
         positions = [int(ch) - 1 for ch in part]
         if any(not 0 <= j < len(names) for j in positions):
-            raise InputError(
-                f"model {text!r}: term {part!r} names a list position outside 1..{len(names)}"
-            )
-        if len(names) > 9:
-            raise InputError(f"model {text!r}: with more than 9 lists write terms with names, like A:B")
-        return positions
-    raise InputError(
-        f"model {text!r}: cannot read term {part!r}; write terms like [12,13] or [A:B,A:C]"
-    )
+            raise InputError(f"model {text!r}: term {part!r} names a list position outside 1..{len(names)}")
+    elif not numbered and re.fullmatch(r"\w+", part):
+        raise InputError(f"model {text!r}: no list named {part!r}; lists are {', '.join(names)}")
+    else:
+        raise InputError(
+            f"model {text!r}: cannot read term {part!r}: it is neither list names nor list positions; write "
+            f"terms like [12,13] or [{':'.join(names[:2])}] with the lists {', '.join(names)}"
+        )
+    if len(set(positions)) != len(positions):
+        raise InputError(f"model {text!r}: term {part!r} names the same list twice")
+    return positions
+
+
+def _list_position(piece: str, names: list[str], numbered: bool, text: str) -> int:
+    if piece in names:
+        return names.index(piece)
+    alias = piece[1:] if numbered and piece[:1] == "L" else piece
+    if numbered and alias.isdigit():
+        if not 1 <= int(alias) <= len(names):
+            raise InputError(f"model {text!r}: list position {alias} is outside 1..{len(names)}")
+        return int(alias) - 1
+    raise InputError(f"model {text!r}: no list named {piece!r}; lists are {', '.join(names)}")

@@ -1,0 +1,125 @@
+"""The ``darkfigure`` command: a thin edge over the library.
+
+Errors a user can cause are printed as one line on standard error with exit code 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from darkfigure.errors import DarkfigureError
+from darkfigure.estimation.api import METHODS, make_estimator
+from darkfigure.estimation.sensitivity import sensitivity_table
+from darkfigure.histories import CaptureHistories
+from darkfigure.settings import SETTINGS
+
+app = typer.Typer(
+    help="darkfigure: estimate hidden populations from overlapping lists (multiple systems estimation).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+
+def _help(name: str) -> str:
+    return SETTINGS[name].help
+
+
+TableArg = Annotated[
+    Path,
+    typer.Argument(help="CSV: 0/1 columns per list + count; or entity_id,list; or one 0/1 row per entity."),
+]
+
+
+@app.command()
+def estimate(
+    table: TableArg,
+    method: Annotated[str, typer.Option(help=_help("method"))] = SETTINGS["method"].default,
+    model: Annotated[str | None, typer.Option(help=_help("model"))] = None,
+    max_order: Annotated[int, typer.Option(help=_help("max_order"))] = SETTINGS["max_order"].default,
+    p_threshold: Annotated[float, typer.Option(help=_help("p_threshold"))] = SETTINGS["p_threshold"].default,
+    nboot: Annotated[int | None, typer.Option(help=_help("nboot") + " Default: 1000 for stepwise, else 0.")] = None,
+    seed: Annotated[int | None, typer.Option(help=_help("seed"))] = None,
+    level: Annotated[float, typer.Option(help=_help("level"))] = SETTINGS["level"].default,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the text summary.")] = False,
+) -> None:
+    """Estimate the total N (observed + dark figure) from a capture-history table."""
+    with _user_errors(), _progress_bar(enabled=not as_json) as progress:
+        if method not in METHODS:
+            raise DarkfigureError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+        histories = CaptureHistories.read_csv(table)
+        estimator = make_estimator(
+            method, model=model, max_order=max_order, p_threshold=p_threshold, nboot=nboot,
+            level=level, seed=seed, progress=progress,
+        )
+        result = estimator.fit(histories)
+    typer.echo(json.dumps(result.to_dict()) if as_json else result.summary())
+
+
+@app.command()
+def sensitivity(
+    table: TableArg,
+    merge: Annotated[
+        list[str] | None,
+        typer.Option(help="Lists to merge, comma-separated, e.g. --merge PF,NCA (repeatable)."),
+    ] = None,
+    method: Annotated[str, typer.Option(help=_help("method"))] = SETTINGS["method"].default,
+    model: Annotated[str | None, typer.Option(help=_help("model"))] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON records instead of a table.")] = False,
+) -> None:
+    """The estimate with all lists, with each list omitted, and with chosen lists merged."""
+    with _user_errors():
+        histories = CaptureHistories.read_csv(table)
+        merges = [[x.strip() for x in m.split(",") if x.strip()] for m in merge or []]
+        frame = sensitivity_table(histories, method=method, model=model, merges=merges)
+    if as_json:
+        typer.echo(frame.to_json(orient="records"))
+    else:
+        typer.echo(frame.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    try:
+        yield
+    except DarkfigureError as exc:
+        err.print(f"darkfigure: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    if not (enabled and err.is_terminal):
+        yield None
+        return
+    with Progress(
+        TextColumn("bootstrap"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(), console=err, transient=True,
+    ) as bar:
+        task: dict[str, Any] = {}
+
+        def report(done: int, total: int) -> None:
+            if "id" not in task:
+                task["id"] = bar.add_task("bootstrap", total=total)
+            bar.update(task["id"], completed=done)
+
+        yield report
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app(prog_name="darkfigure")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

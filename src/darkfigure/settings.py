@@ -1,0 +1,36 @@
+"""The one table of settings: defaults and help text for the library, the CLI and the docs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in (
+        Setting("method", "stepwise", "Estimation method: stepwise, bic, aic, fixed, closed or homeoffice."),
+        Setting("model", None, "Model for --method fixed, e.g. '[12,13]' or '[LA:NG,NG:GP]'."),
+        Setting("max_order", 2, "Highest interaction order searched by --method bic/aic."),
+        Setting("p_threshold", 0.02, "p-value below which stepwise selection adds a pair (Chan et al. 2021)."),
+        Setting("nboot", 1000, "Bootstrap replicates for BCa intervals (0: none)."),
+        Setting("seed", None, "Random seed; the same seed gives the same numbers on every machine."),
+        Setting("level", 0.95, "Confidence level of the intervals."),
+    )
+}
+
+
+def default(name: str) -> Any:
+    """The default value of a setting.
+
+    >>> default("p_threshold")
+    0.02
+    """
+    return SETTINGS[name].default
