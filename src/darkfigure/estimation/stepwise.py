@@ -20,7 +20,7 @@ from itertools import combinations
 import numpy as np
 from scipy.special import pdtr, pdtrc
 
-from darkfigure.errors import EstimationError
+from darkfigure.errors import EstimationError, ModelNotEstimable
 from darkfigure.estimation._glm import MAX_ITERATIONS, TOLERANCE
 from darkfigure.estimation._stepkernel import fit_and_screen
 from darkfigure.estimation.existence import check_counts
@@ -64,12 +64,13 @@ def stepwise_path(
 
     >>> from darkfigure import CaptureHistories
     >>> h = CaptureHistories.from_counts([[1,0,0],[0,1,0],[0,0,1],[1,1,0],[1,0,1],[0,1,1],[1,1,1]],
-    ...                                  [50, 40, 30, 30, 5, 4, 6])
+    ...                                  [50, 40, 30, 60, 5, 4, 6])
     >>> stepwise_path(h.counts, h.cells, 3).model.name()
-    '[12,3]'
+    '[13,23]'
     """
     pairs = pair_terms(n_lists)
     state = _State(counts.astype(np.float64), cells, n_lists, pairs)
+    _require_estimable_start(state)
     n_star = state.on_both.T @ state.y
     steps: list[StepRecord] = []
     while p_threshold > 0 and not state.included.all():
@@ -84,6 +85,18 @@ def stepwise_path(
             f"the fit of model {state.model} did not converge; the table may be too sparse for stepwise selection"
         )
     return StepwisePath(state.model, tuple(steps), state.intercept, state.intercept_variance)
+
+
+def _require_estimable_start(state: _State) -> None:
+    if state.full_rank:
+        return
+    verdict = check_counts(state.y, state.cells, state.model)
+    if not verdict.ok:
+        raise ModelNotEstimable(
+            f"stepwise selection cannot start: for the main-effects model {verdict.message}. "
+            "This happens when lists barely overlap (no case on two lists tells how much each misses)",
+            code=verdict.code,
+        )
 
 
 class _State:

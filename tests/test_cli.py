@@ -1,0 +1,86 @@
+"""The command line: JSON output, exit codes, one-line errors without tracebacks."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from darkfigure.cli import app
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "coalition_5lists.csv"
+runner = CliRunner()
+
+
+def test_estimate_json_has_the_documented_keys():
+    result = runner.invoke(app, ["estimate", str(EXAMPLE), "--nboot", "50", "--seed", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert {"n_observed", "estimate", "model", "interval"} <= out.keys()
+    assert set(out["interval"]) == {"level", "lower", "upper", "kind"}
+    assert out["interval"]["kind"] == "bca" and out["interval"]["level"] == 0.95
+    assert out["n_observed"] == 4970  # the example CSV's counts add up to this
+
+
+def test_same_seed_same_numbers():
+    args = ["estimate", str(EXAMPLE), "--nboot", "40", "--seed", "9", "--json"]
+    first, second = (json.loads(runner.invoke(app, args).stdout) for _ in range(2))
+    assert first["interval"] == second["interval"]
+
+
+def test_fixed_model_with_names(reference_dir):
+    table = reference_dir / "hiv_4lists.csv"
+    result = runner.invoke(app, ["estimate", str(table), "--method", "fixed", "--model", "[c1:c2]", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["estimate"] == pytest.approx(12318.5, abs=0.05)  # Rcapture, REFERENCE.md
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("A,B,count\n1,0,3\n0,1,x\n", "row 3, column count"),
+        ("A,B,count\n1,0,3\n0,2,4\n", "row 3, column B"),
+        ("A,B,count\n1,0,3\n0,0,4\n", "row 3, column count"),
+        ("A,B,count\n1,0,3\n0,1,-4\n", "row 3, column count"),
+    ],
+)
+def test_bad_table_is_one_line_with_exit_code_2(tmp_path, content, expected):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(content)
+    proc = subprocess.run(
+        [sys.executable, "-m", "darkfigure.cli", "estimate", str(bad)], capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(bad) in lines[0] and expected in lines[0], proc.stderr
+
+
+def test_non_existent_model_is_refused_with_reason(reference_dir):
+    table = reference_dir / "artificial_3lists.csv"
+    result = runner.invoke(app, ["estimate", str(table), "--method", "fixed", "--model", "[12,3]"])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+
+
+@pytest.mark.parametrize("args", [["--nboot", "-3"], ["--level", "1.5"], ["--method", "magic"]])
+def test_bad_options_exit_2(args):
+    result = runner.invoke(app, ["estimate", str(EXAMPLE), *args])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_missing_file_exit_2():
+    result = runner.invoke(app, ["estimate", "no-such-file.csv"])
+    assert result.exit_code == 2 and "no-such-file.csv" in result.output
+
+
+def test_sensitivity_merging_pf_nca_gives_the_uk5_estimate(reference_dir):
+    result = runner.invoke(app, ["sensitivity", str(reference_dir / "uk2013_6lists.csv"), "--merge", "PF,NCA", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["variant"]: r for r in json.loads(result.stdout)}
+    assert rows["all lists"]["estimate"] == pytest.approx(11417.99, abs=0.005)  # SparseMSE UK 6 lists
+    assert rows["merged PF+NCA"]["estimate"] == pytest.approx(11312.99, abs=0.005)  # SparseMSE UK 5 lists
+    assert len(rows) == 1 + 6 + 1
