@@ -24,7 +24,9 @@ def main() -> None:
     uk5 = CaptureHistories.read_csv(REFERENCE / "uk2013_5lists.csv")
     fit = fit_model(uk5, stepwise_path(uk5.counts, uk5.cells, uk5.n_lists).model)
     probabilities = truth_from_fit(fit)
-    for label, true_n in (("UK5-shaped, N = 11,313", round(fit.estimate)), ("UK5-shaped, N = 2,828", round(fit.estimate / 4))):
+    scenarios = ((f"UK5-shaped, N = {fit.estimate:,.0f}", round(fit.estimate)),
+                 (f"UK5-shaped, N = {fit.estimate / 4:,.0f}", round(fit.estimate / 4)))
+    for label, true_n in scenarios:
         start = time.perf_counter()
         study = coverage_study(
             probabilities, true_n, lambda h, s: Stepwise(nboot=nboot, seed=s).fit(h), n_tables, seed=11,

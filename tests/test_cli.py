@@ -78,7 +78,8 @@ def test_missing_file_exit_2():
 
 
 def test_sensitivity_merging_pf_nca_gives_the_uk5_estimate(reference_dir):
-    result = runner.invoke(app, ["sensitivity", str(reference_dir / "uk2013_6lists.csv"), "--merge", "PF,NCA", "--json"])
+    table = reference_dir / "uk2013_6lists.csv"
+    result = runner.invoke(app, ["sensitivity", str(table), "--merge", "PF,NCA", "--json"])
     assert result.exit_code == 0, result.output
     rows = {r["variant"]: r for r in json.loads(result.stdout)}
     assert rows["all lists"]["estimate"] == pytest.approx(11417.99, abs=0.005)  # SparseMSE UK 6 lists

@@ -36,7 +36,7 @@ except Exception:  # pragma: no cover - a missing or broken numba (e.g. built fo
 
 
 def kernel(func: F) -> F:
-    """Compile ``func`` with numba (nopython, cached) when numba is available.
+    """Compile ``func`` with numba (nopython, cached where its file allows) when numba is available.
 
     >>> @kernel
     ... def double(x):
@@ -44,6 +44,9 @@ def kernel(func: F) -> F:
     >>> double(21)
     42
     """
-    if HAVE_NUMBA:
+    if not HAVE_NUMBA:
+        return func
+    try:
         return numba.njit(cache=True, nogil=True)(func)  # type: ignore[no-any-return]
-    return func
+    except RuntimeError:  # nowhere to cache: a function typed at a prompt or in a notebook
+        return numba.njit(nogil=True)(func)  # type: ignore[no-any-return]

@@ -452,6 +452,10 @@ def _check_header(path: Path, source: str) -> None:
             "per pattern",
             source=source,
         )
+    if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
+        raise InputError(
+            "the columns are separated by ';' or tabs; save the table as comma-separated CSV", source=source
+        )
     names = [h.strip() for h in header]
     for j, name in enumerate(names):
         if not name:

@@ -12,7 +12,9 @@ from darkfigure.errors import InputError
 
 
 def check_int(owner: str, name: str, value: Any, low: int = 0) -> int:
-    """>>> check_int("Stepwise", "nboot", 10)
+    """An int of at least ``low``, or an InputError in scikit-learn's words.
+
+    >>> check_int("Stepwise", "nboot", 10)
     10
     """
     if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
@@ -23,7 +25,9 @@ def check_int(owner: str, name: str, value: Any, low: int = 0) -> int:
 
 
 def check_real(owner: str, name: str, value: Any, low: float, high: float, *, open_low: bool = False) -> float:
-    """>>> check_real("Stepwise", "level", 0.95, 0, 1, open_low=True)
+    """A finite float in the range, or an InputError in scikit-learn's words.
+
+    >>> check_real("Stepwise", "level", 0.95, 0, 1, open_low=True)
     0.95
     """
     ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(float(value))

@@ -31,17 +31,11 @@ R_EPSILON = 1e-8  # glm.control()$epsilon
 R_MAXIT = 25  # glm.control()$maxit
 HETEROGENEITY = ("chao", "poisson", "darroch", "gamma")
 DEFAULT_THETA = {"poisson": 2.0, "gamma": 3.5}
-CLOSED_MODELS = (
+_KINDS = (("Chao (LB)", "chao"), ("Poisson2", "poisson"), ("Darroch", "darroch"), ("Gamma3.5", "gamma"))
+CLOSED_MODELS = (  # (Rcapture's row name, base model, heterogeneity)
     ("M0", "M0", None),
     ("Mt", "Mt", None),
-    ("Mh Chao (LB)", "Mh", "chao"),
-    ("Mh Poisson2", "Mh", "poisson"),
-    ("Mh Darroch", "Mh", "darroch"),
-    ("Mh Gamma3.5", "Mh", "gamma"),
-    ("Mth Chao (LB)", "Mth", "chao"),
-    ("Mth Poisson2", "Mth", "poisson"),
-    ("Mth Darroch", "Mth", "darroch"),
-    ("Mth Gamma3.5", "Mth", "gamma"),
+    *((f"{base} {label}", base, kind) for base in ("Mh", "Mth") for label, kind in _KINDS),
     ("Mb", "Mb", None),
     ("Mbh", "Mbh", None),
 )
@@ -60,9 +54,7 @@ def capture_counts(cells: np.ndarray) -> np.ndarray:
     return ((cells[:, None] >> np.arange(bits)) & 1).sum(axis=1)
 
 
-def heterogeneity_columns(
-    histories: CaptureHistories, kind: str, theta: float | None = None
-) -> np.ndarray:
+def heterogeneity_columns(histories: CaptureHistories, kind: str, theta: float | None = None) -> np.ndarray:
     """Heterogeneity columns (one per row of ``histories.cells``) of Chao, Poisson, Darroch or Gamma.
 
     >>> h = CaptureHistories.from_counts([[1, 0, 0], [1, 1, 0], [1, 1, 1]], [5, 3, 1])
@@ -80,6 +72,8 @@ def _heterogeneity(
 ) -> tuple[np.ndarray, tuple[str, ...]]:
     k = captures.astype(np.float64)
     kind = _check_kind(kind)
+    if n_lists < 3:
+        raise InputError(f"heterogeneity models need at least 3 lists; the table has {n_lists}")
     if kind == "chao":
         js = range(3, n_lists + 1)
         return np.column_stack([np.maximum(k - j + 1, 0.0) for j in js]), tuple(f"eta{j}" for j in js)
@@ -138,10 +132,30 @@ def closed_design(
     >>> h = CaptureHistories.from_counts([[1, 0, 0], [0, 1, 0], [1, 1, 1]], [5, 3, 1])
     >>> d = closed_design(h, "Mth", "darroch")
     >>> d.names, d.x.shape
-    (('(Intercept)', 'L1', 'L2', 'L3', 'tau'), (7, 5))
+    (('(Intercept)', 'A', 'B', 'C', 'tau'), (7, 5))
     """
+    return _design(_Table.of(histories), model, heterogeneity, theta)
+
+
+@dataclass(frozen=True)
+class _Table:
+    """What every design of one table needs, computed once."""
+
+    histories: CaptureHistories
+    counts: np.ndarray
+    captures: np.ndarray
+
+    @classmethod
+    def of(cls, histories: CaptureHistories) -> _Table:
+        counts = histories.counts.astype(np.float64)
+        return cls(histories, counts, capture_counts(histories.cells).astype(np.float64))
+
+
+def _design(
+    table: _Table, model: str | HierarchicalModel, heterogeneity: str | None, theta: float | None
+) -> ClosedDesign:
     if isinstance(model, HierarchicalModel) or str(model).strip().startswith("["):
-        return _hierarchical_design(histories, model, heterogeneity, theta)
+        return _hierarchical_design(table, model, heterogeneity, theta)
     name = str(model)
     if name in ("Mh", "Mth"):
         heterogeneity = heterogeneity or "chao"
@@ -152,18 +166,19 @@ def closed_design(
         )
     if heterogeneity is not None and name in ("Mb", "Mbh"):
         raise InputError(f"model {name} takes no heterogeneity; use Mh or Mth for heterogeneity")
-    x, names = _basic_columns(histories, name)
-    return _with_heterogeneity(histories, x, names, heterogeneity, theta, name if name in ("Mb", "Mbh") else "standard")
+    x, names = _basic_columns(table, name)
+    form = name if name in ("Mb", "Mbh") else "standard"
+    return _with_heterogeneity(table, x, names, heterogeneity, theta, form)
 
 
-def _basic_columns(histories: CaptureHistories, name: str) -> tuple[np.ndarray, tuple[str, ...]]:
-    cells, t = histories.cells, histories.n_lists
+def _basic_columns(table: _Table, name: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    cells, k = table.histories.cells, table.captures
     ones = np.ones(cells.shape[0])
-    k = capture_counts(cells).astype(np.float64)
     if name == "M0":
         return np.column_stack([ones, k]), ("(Intercept)", "beta")
     if name == "Mt":
-        return np.column_stack([ones, histories.patterns]).astype(np.float64), ("(Intercept)", *histories.lists)
+        names = ("(Intercept)", *table.histories.lists)
+        return np.column_stack([ones, table.histories.patterns]).astype(np.float64), names
     before_first = np.log2(cells & -cells).astype(np.float64)  # lists before the first capture
     if name == "Mb":
         return np.column_stack([ones, before_first, k - 1]), ("(Intercept)", "beta1", "beta2")
@@ -172,39 +187,39 @@ def _basic_columns(histories: CaptureHistories, name: str) -> tuple[np.ndarray, 
 
 
 def _with_heterogeneity(
-    histories: CaptureHistories,
+    table: _Table,
     x: np.ndarray,
     names: tuple[str, ...],
     heterogeneity: str | None,
     theta: float | None,
     form: str,
-    cells: np.ndarray | None = None,
+    keep: np.ndarray | None = None,
 ) -> ClosedDesign:
-    cells = histories.cells if cells is None else cells
-    n_fixed = x.shape[1]
-    chao = False
-    if heterogeneity is not None:
-        columns, extra = _heterogeneity(capture_counts(cells), histories.n_lists, heterogeneity, theta)
-        x, names, chao = np.column_stack([x, columns]), (*names, *extra), _check_kind(heterogeneity) == "chao"
-    counts = histories.counts[np.isin(histories.cells, cells)].astype(np.float64)
-    return ClosedDesign(
-        np.ascontiguousarray(x, dtype=np.float64), counts, names, n_fixed, chao, form,
-        histories.n_lists, histories.n_observed,
+    counts, captures = (
+        (table.counts, table.captures) if keep is None else (table.counts[keep], table.captures[keep])
     )
+    n_fixed, chao = x.shape[1], False
+    if heterogeneity is not None:
+        columns, extra = _heterogeneity(captures, table.histories.n_lists, heterogeneity, theta)
+        x, names, chao = np.column_stack([x, columns]), (*names, *extra), _check_kind(heterogeneity) == "chao"
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    h = table.histories
+    return ClosedDesign(x, counts, names, n_fixed, chao, form, h.n_lists, h.n_observed)
 
 
 def _hierarchical_design(
-    histories: CaptureHistories, model: str | HierarchicalModel, heterogeneity: str | None, theta: float | None
+    table: _Table, model: str | HierarchicalModel, heterogeneity: str | None, theta: float | None
 ) -> ClosedDesign:
+    h = table.histories
     if not isinstance(model, HierarchicalModel):
-        model = HierarchicalModel.parse(str(model), histories.lists)
-    if model.n_lists != histories.n_lists:
-        raise InputError(f"model {model} is for {model.n_lists} lists; the table has {histories.n_lists}")
-    empty = empty_terms(histories.counts, histories.cells, model)
-    cells = histories.cells[kept_cells(histories.cells, empty)]
-    x = reduced_design(model, cells, empty)
-    names = tuple(n for n, c in zip(model.term_names(histories.lists), model.columns, strict=True) if c not in empty)
-    return _with_heterogeneity(histories, x, names, heterogeneity, theta, "standard", cells)
+        model = HierarchicalModel.parse(str(model), h.lists)
+    if model.n_lists != h.n_lists:
+        raise InputError(f"model {model} is for {model.n_lists} lists; the table has {h.n_lists}")
+    empty = empty_terms(h.counts, h.cells, model)
+    keep = kept_cells(h.cells, empty)
+    x = reduced_design(model, h.cells[keep], empty)
+    names = tuple(n for n, c in zip(model.term_names(h.lists), model.columns, strict=True) if c not in empty)
+    return _with_heterogeneity(table, x, names, heterogeneity, theta, "standard", keep)
 
 
 # ------------------------------------------------------------------------------------- fitting
@@ -226,6 +241,8 @@ def glm_like_r(x: np.ndarray, y: np.ndarray) -> tuple[PoissonFit, list[str]]:
         covariance = np.linalg.inv((x * weights[:, None]).T @ x)
     except np.linalg.LinAlgError:
         raise EstimationError("the design is singular on these cells: drop a term or a list") from None
+    if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(covariance))):
+        raise EstimationError("the fit diverged (a parameter went to infinity): drop a term or merge lists")
     warnings = [] if converged else ["glm: algorithm did not converge"]
     if np.any(mu < 10 * np.finfo(float).eps):
         warnings.append("glm: fitted rates numerically 0 occurred")
@@ -240,7 +257,8 @@ def independent_columns(x: np.ndarray) -> list[int]:
     >>> independent_columns(np.array([[1.0, 2.0, 0.0], [1.0, 2.0, 1.0]]))
     [0, 2]
     """
-    if np.linalg.matrix_rank(x) == x.shape[1]:
+    diagonal = np.abs(np.diag(np.linalg.qr(x, mode="r")))
+    if x.shape[0] >= x.shape[1] and diagonal.min() > 1e-7 * max(1.0, diagonal.max()):  # the usual case
         return list(range(x.shape[1]))
     kept: list[int] = []
     for j in range(x.shape[1]):
@@ -277,12 +295,17 @@ class ClosedFit:
         values = self.glm.coefficients if self.glm is not None else []
         return pd.Series(values, index=pd.Index(self.term_names, name="term"), dtype=float)
 
+    def row(self) -> dict[str, Any]:
+        """Rcapture's columns: abundance, stderr, deviance, df, AIC, BIC, infoFit, plus the warnings."""
+        numbers = (self.abundance, self.stderr, self.deviance, self.df, self.aic, self.bic, self.info)
+        row = dict(
+            zip(("abundance", "stderr", "deviance", "df", "AIC", "BIC", "infoFit"), numbers, strict=True)
+        )
+        return {**row, "warning": "; ".join(self.warnings)}
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.name, "abundance": _json(self.abundance), "stderr": _json(self.stderr),
-            "deviance": _json(self.deviance), "df": self.df, "AIC": _json(self.aic), "BIC": _json(self.bic),
-            "infoFit": self.info, "warnings": list(self.warnings), "zeroed_eta": list(self.zeroed_eta),
-        }
+        row = {k: _json(v) if isinstance(v, float) else v for k, v in self.row().items()}
+        return {"model": self.name, **row, "zeroed_eta": list(self.zeroed_eta)}
 
 
 def _json(value: float) -> float | None:
@@ -307,11 +330,16 @@ def fit_closed(
     156.0
     """
     design = closed_design(histories, model, heterogeneity, theta)
-    label = name or _model_label(model, heterogeneity, theta, histories)
+    label = name or model_label(model, heterogeneity, theta)
     return fit_design(design, label)
 
 
-def _model_label(model: Any, heterogeneity: str | None, theta: float | None, histories: CaptureHistories) -> str:
+def model_label(model: Any, heterogeneity: str | None = None, theta: float | None = None) -> str:
+    """A model's name with its heterogeneity, as Rcapture writes it.
+
+    >>> model_label("Mth", "poisson"), model_label("[12,13]", "darroch")
+    ('Mth Poisson2', '[12,13] Darroch')
+    """
     base = model.name() if isinstance(model, HierarchicalModel) else str(model)
     if heterogeneity is None:
         return base
@@ -321,29 +349,41 @@ def _model_label(model: Any, heterogeneity: str | None, theta: float | None, his
 
 
 def fit_design(design: ClosedDesign, name: str) -> ClosedFit:
-    """Fit a :class:`ClosedDesign`; a failed fit gives a row of NaN with ``info = -1``."""
+    """Fit a :class:`ClosedDesign`; a failed fit gives a row of NaN with ``info = -1``.
+
+    >>> h = CaptureHistories.from_counts([[1, 0], [0, 1], [1, 1]], [30, 20, 6])
+    >>> fit = fit_design(closed_design(h, "M0"), "M0")
+    >>> round(fit.abundance, 6), fit.df, fit.warnings  # n + (f1 / 2)^2 / f2
+    (160.166667, 1, ('the asymptotic bias is large',))
+    """
     keep = independent_columns(design.x)
     x, names = design.x[:, keep], tuple(design.names[j] for j in keep)
-    singular = ["glm: design matrix not of full rank"] if len(keep) < design.x.shape[1] else []
+    singular = []
+    if len(keep) < design.x.shape[1]:
+        fewer = " (fewer rows than columns)" if design.x.shape[0] < design.x.shape[1] else ""
+        singular.append(f"glm: design matrix not of full rank{fewer}")
     try:
         glm, warnings = glm_like_r(x, design.counts)
         zeroed: tuple[str, ...] = ()
         if design.chao:
-            glm, x, names, zeroed, warnings = _drop_negative_eta(glm, x, names, design, warnings)
+            fixed = sum(1 for j in keep if j < design.n_fixed)
+            glm, x, names, zeroed, warnings = _drop_negative_eta(
+                glm, x, names, fixed, design.counts, warnings
+            )
+        if design.form != "standard" and singular:
+            raise EstimationError(f"model {design.form} needs all its coefficients; the design is singular")
         abundance, stderr = _abundance(design, glm)
-    except (EstimationError, FloatingPointError, ValueError) as exc:
+    except (EstimationError, FloatingPointError, OverflowError) as exc:
         return _failed(name, str(exc))
-    bias = _asymptotic_bias(x, glm)
+    bias = math.nan if singular else _asymptotic_bias(x, glm)  # R leaves it NA when coefficients are NA
     warnings = singular + warnings
     if not math.isnan(bias) and abs(bias) > 0.1 * abundance:
         warnings.append(BIAS_WARNING)
     rank = x.shape[1]
     aic = -2.0 * glm.loglik + 2.0 * rank
     bic = aic + (math.log(design.n_observed) - 2.0) * rank
-    return ClosedFit(
-        name, abundance, stderr, glm.deviance, len(design.counts) - rank, aic, bic,
-        info_code(warnings), tuple(warnings), bias, names, glm, zeroed,
-    )
+    statistics = (abundance, stderr, glm.deviance, len(design.counts) - rank, aic, bic)
+    return ClosedFit(name, *statistics, info_code(warnings), tuple(warnings), bias, names, glm, zeroed)
 
 
 def _failed(name: str, message: str) -> ClosedFit:
@@ -352,19 +392,26 @@ def _failed(name: str, message: str) -> ClosedFit:
 
 
 def _drop_negative_eta(
-    glm: PoissonFit, x: np.ndarray, names: tuple[str, ...], design: ClosedDesign, warnings: list[str]
+    glm: PoissonFit, x: np.ndarray, names: tuple[str, ...], fixed: int, y: np.ndarray, warnings: list[str]
 ) -> tuple[PoissonFit, np.ndarray, tuple[str, ...], tuple[str, ...], list[str]]:
     """Rcapture's ``Chao.neg``: refit without the first negative eta until none is negative."""
     zeroed: list[str] = []
-    while True:
-        negative = [j for j in range(design.n_fixed, x.shape[1]) if glm.coefficients[j] < 0]
-        if not negative:
-            return glm, x, names, tuple(zeroed), warnings
+    later: list[str] = []
+    while negative := [j for j in range(fixed, x.shape[1]) if glm.coefficients[j] < 0]:
         j = negative[0]
+        try:
+            refit, refit_warnings = glm_like_r(np.delete(x, j, axis=1), y)
+        except EstimationError as exc:
+            later.append(
+                f"the negative eta parameter {names[j]} was not removed because of this error: {exc}"
+            )
+            break
         zeroed.append(names[j])
-        x, names = np.delete(x, j, axis=1), names[:j] + names[j + 1 :]
-        glm, refit_warnings = glm_like_r(x, design.counts)
-        warnings = [f"warning from the fit after removing {zeroed[-1]}: {w}" for w in refit_warnings]
+        glm, x, names = refit, np.delete(x, j, axis=1), names[:j] + names[j + 1 :]
+        later = [f"warning from the fit after removing {zeroed[-1]}: {w}" for w in refit_warnings]
+    if zeroed:
+        warnings = [f"warning not from the last fit (with every eta parameter): {w}" for w in warnings]
+    return glm, x, names, tuple(zeroed), warnings + later
 
 
 def _abundance(design: ClosedDesign, glm: PoissonFit) -> tuple[float, float]:
@@ -374,7 +421,11 @@ def _abundance(design: ClosedDesign, glm: PoissonFit) -> tuple[float, float]:
     if design.form == "Mbh":
         return _abundance_mbh(b, v, t)
     dark = math.exp(b[0])
-    return design.n_observed + dark, math.sqrt(dark + dark * dark * v[0, 0])
+    return design.n_observed + dark, _root(dark + dark * dark * v[0, 0])
+
+
+def _root(variance: float) -> float:
+    return math.sqrt(variance) if variance >= 0 else math.nan
 
 
 def _abundance_mb(b: np.ndarray, v: np.ndarray, t: int) -> tuple[float, float]:
@@ -383,7 +434,7 @@ def _abundance_mb(b: np.ndarray, v: np.ndarray, t: int) -> tuple[float, float]:
     denominator = 1.0 + e2 - e1
     n = math.exp(b[0]) * (1.0 + e2) ** t / denominator
     gradient = n * np.array([1.0, e1 / denominator, t * e2 / (1.0 + e2) - e2 / denominator])
-    return n, math.sqrt(float(gradient @ v @ gradient) - n)
+    return n, _root(float(gradient @ v @ gradient) - n)
 
 
 def _abundance_mbh(b: np.ndarray, v: np.ndarray, t: int) -> tuple[float, float]:
@@ -393,13 +444,15 @@ def _abundance_mbh(b: np.ndarray, v: np.ndarray, t: int) -> tuple[float, float]:
     ratio = math.exp(b[1] + b[2]) / denominator
     scale = math.exp(b[0]) * (1.0 + e3) ** (t - 1)
     n = scale * (1.0 + ratio)
-    gradient = scale * np.array([
-        1.0 + ratio,
-        ratio,
-        ratio + math.exp(b[1] + 2 * b[2]) / denominator**2,
-        (t - 1) * e3 / (1.0 + e3) - math.exp(b[1] + b[2] + b[3]) / denominator**2,
-    ])
-    return n, math.sqrt(float(gradient @ v @ gradient) - n)
+    gradient = scale * np.array(
+        [
+            1.0 + ratio,
+            ratio,
+            ratio + math.exp(b[1] + 2 * b[2]) / denominator**2,
+            (t - 1) * e3 / (1.0 + e3) - math.exp(b[1] + b[2] + b[3]) / denominator**2,
+        ]
+    )
+    return n, _root(float(gradient @ v @ gradient) - n)
 
 
 def _asymptotic_bias(x: np.ndarray, glm: PoissonFit) -> float:
@@ -426,8 +479,12 @@ def info_code(warnings: list[str] | tuple[str, ...], failed: bool = False) -> in
 def _warning_code(warning: str) -> int:
     if "converge" in warning or "sigma estimate is non-positive" in warning or BIAS_WARNING in warning:
         return 1
-    for code, text in ((2, "design matrix not of full rank"), (4, "multinomial estimation"),
-                       (5, "lower bound"), (6, "upper bound")):
+    for code, text in (
+        (2, "design matrix not of full rank"),
+        (4, "multinomial estimation"),
+        (5, "lower bound"),
+        (6, "upper bound"),
+    ):
         if text in warning:
             return code
     return 3
@@ -450,15 +507,18 @@ class ClosedModels:
 
     def table(self) -> pd.DataFrame:
         """One row per model: abundance, stderr, deviance, df, AIC, BIC, infoFit and warning."""
-        rows = [
-            {"abundance": f.abundance, "stderr": f.stderr, "deviance": f.deviance, "df": f.df,
-             "AIC": f.aic, "BIC": f.bic, "infoFit": f.info, "warning": "; ".join(f.warnings)}
-            for f in self.fits
-        ]
+        rows = [f.row() for f in self.fits]
         return pd.DataFrame(rows, index=pd.Index([f.name for f in self.fits], name="model"))
 
     def best(self, criterion: str = "bic") -> ClosedFit:
-        """The fitted model with the smallest BIC (or AIC)."""
+        """The fitted model with the smallest BIC (or AIC).
+
+        >>> patterns = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 1, 1]]
+        >>> h = CaptureHistories.from_counts(patterns, [80, 80, 80, 40, 40, 40, 20])
+        >>> best = closed_models(h).best("bic")  # equal, independent lists: M0 fits exactly
+        >>> best.name, round(best.abundance, 6)
+        ('M0', 540.0)
+        """
         key = criterion.lower()
         if key not in ("aic", "bic"):
             raise InputError(f"criterion must be 'aic' or 'bic'; got {criterion!r}")
@@ -469,8 +529,10 @@ class ClosedModels:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "lists": list(self.lists), "n_observed": self.n_observed,
-            "models": [f.to_dict() for f in self.fits], "best_bic": self.best("bic").name,
+            "lists": list(self.lists),
+            "n_observed": self.n_observed,
+            "models": [f.to_dict() for f in self.fits],
+            "best_bic": self.best("bic").name,
         }
 
 
@@ -485,11 +547,6 @@ def closed_models(histories: CaptureHistories) -> ClosedModels:
     if histories.n_lists < 2:
         raise InputError(f"closed-population models need at least 2 lists; the table has {histories.n_lists}")
     specs = [s for s in CLOSED_MODELS if histories.n_lists > 2 or s[0] in ("M0", "Mt", "Mb")]
-    fits = tuple(fit_design(closed_design(histories, base, kind), label) for label, base, kind in specs)
+    table = _Table.of(histories)
+    fits = tuple(fit_design(_design(table, base, kind, None), label) for label, base, kind in specs)
     return ClosedModels(histories.lists, histories.n_observed, fits)
-
-
-__all__ = [
-    "ClosedDesign", "ClosedFit", "ClosedModels", "capture_counts", "closed_design", "closed_models",
-    "fit_closed", "fit_design", "glm_like_r", "heterogeneity_columns", "independent_columns", "info_code",
-]

@@ -104,7 +104,7 @@ class HierarchicalModel:
         for t in maximal:
             covered |= t
         singles = [1 << j for j in range(self.n_lists) if not covered >> j & 1]
-        return tuple(sorted(maximal, key=_term_order) + (singles if maximal else []))
+        return tuple(sorted(maximal + (singles if maximal else []), key=bits_of))
 
     @cached_property
     def columns(self) -> tuple[int, ...]:

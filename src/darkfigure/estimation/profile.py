@@ -21,7 +21,7 @@ from scipy.stats import chi2
 
 from darkfigure.errors import EstimationError, InputError
 from darkfigure.estimation._glm import PoissonFit, fit_poisson
-from darkfigure.estimation.closed import ClosedDesign, closed_design, fit_design
+from darkfigure.estimation.closed import ClosedDesign, closed_design, fit_design, model_label
 from darkfigure.estimation.models import HierarchicalModel
 from darkfigure.histories import CaptureHistories
 
@@ -52,8 +52,13 @@ class ProfileInterval:
         return {"model": self.model, **finite, "level": self.level, "warnings": list(self.warnings)}
 
     def _numbers(self) -> dict[str, float]:
-        return {"estimate": self.estimate, "se": self.se, "profile_maximum": self.profile_maximum,
-                "lower": self.lower, "upper": self.upper}
+        return {
+            "estimate": self.estimate,
+            "se": self.se,
+            "profile_maximum": self.profile_maximum,
+            "lower": self.lower,
+            "upper": self.upper,
+        }
 
 
 def profile_interval(
@@ -72,17 +77,17 @@ def profile_interval(
     >>> h = CaptureHistories.from_counts([[1, 0], [0, 1], [1, 1]], [60, 40, 12])
     >>> ci = profile_interval(h, "Mt")
     >>> round(ci.estimate, 3), round(ci.profile_maximum, 3), ci.lower < ci.profile_maximum < ci.upper
-    (312.0, 311.997, True)
+    (312.0, 307.331, True)
     """
     if not 0.0 < level < 1.0:
         raise InputError(f"level must be between 0 and 1, like 0.95; got {level}")
     design = closed_design(histories, model, heterogeneity, theta)
     if design.form != "standard":
         raise InputError(f"the profile interval needs N = n + exp(intercept); model {model} has another form")
-    fit = fit_design(design, str(model))
+    label = model_label(model, heterogeneity, theta)
+    fit = fit_design(design, label)
     if fit.info == -1:
         raise EstimationError(f"model {model} could not be fitted: {'; '.join(fit.warnings)}")
-    label = fit.name if heterogeneity is None else f"{model} {heterogeneity}"
     if any("not of full rank" in w for w in fit.warnings):
         nan = math.nan
         note = ("design matrix not of full rank: no profile interval",)
@@ -119,7 +124,10 @@ class _Profile:
             if not negative:
                 break
             x = np.ascontiguousarray(np.delete(x, negative[0], axis=1))
-            fit = fit_poisson(x, self.y, start=fit.fitted)
+            try:
+                fit = fit_poisson(x, self.y, start=fit.fitted)
+            except EstimationError:  # as Chao.neg: keep the last fit when the smaller one fails
+                break
         self.start = fit.fitted
         return fit.deviance
 
@@ -153,8 +161,9 @@ def cormack(n0: float, total: float) -> float:
 
 def _interval(profile: _Profile, estimate: float, se: float, level: float, label: str) -> ProfileInterval:
     n = profile.n
-    best = minimize_scalar(lambda v: -profile(v), bounds=(n, 1.5 * estimate), method="bounded",
-                           options={"xatol": X_TOLERANCE})
+    best = minimize_scalar(
+        lambda v: -profile(v), bounds=(n, 1.5 * estimate), method="bounded", options={"xatol": X_TOLERANCE}
+    )
     maximum, top = float(best.x), -float(best.fun)
     cut = top - chi2.ppf(level, 1) / 2.0
 
@@ -170,10 +179,9 @@ def _interval(profile: _Profile, estimate: float, se: float, level: float, label
     ceiling = UPPER_FACTOR * estimate
     if above(ceiling) > 0:
         upper = math.inf
-        warnings.append(f"the CI upper bound is larger than {UPPER_FACTOR:g} times the estimate ({ceiling:.1f})")
+        warnings.append(
+            f"the CI upper bound is larger than {UPPER_FACTOR:g} times the estimate ({ceiling:.1f})"
+        )
     else:
         upper = brentq(above, maximum, ceiling, xtol=X_TOLERANCE)
     return ProfileInterval(estimate, se, maximum, float(lower), float(upper), level, label, tuple(warnings))
-
-
-__all__ = ["ProfileInterval", "cormack", "profile_interval"]

@@ -105,7 +105,7 @@ class Estimate:
             lines.append(f"{key}: {_short(value)}")
         lines += [f"Warning: {w}" for w in self.warnings]
         if self.table is not None and len(self.table):
-            lines += ["", self.table.head(10).to_string(index=False, float_format=lambda v: f"{v:,.4g}")]
+            lines += ["", self.table.head(12).to_string(index=False, float_format=_cell)]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -124,6 +124,10 @@ class Estimate:
 
     def __str__(self) -> str:
         return self.summary()
+
+
+def _cell(value: float) -> str:
+    return f"{value:,.1f}" if abs(value) >= 10 else f"{value:.4g}"
 
 
 def _num(value: float | None) -> float | None:

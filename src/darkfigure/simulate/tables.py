@@ -34,7 +34,7 @@ def mixture_probabilities(capture: Sequence[Sequence[float]], shares: Sequence[f
     captures within each group (a latent-class population).
 
     >>> mixture_probabilities([[0.5, 0.5], [0.1, 0.1]], [0.5, 0.5]).round(3).tolist()
-    [0.53, 0.07, 0.07, 0.33]
+    [0.53, 0.17, 0.17, 0.13]
     """
     w = np.asarray(shares, dtype=float)
     w = w / w.sum()
