@@ -85,3 +85,22 @@ def test_sensitivity_merging_pf_nca_gives_the_uk5_estimate(reference_dir):
     assert rows["all lists"]["estimate"] == pytest.approx(11417.99, abs=0.005)  # SparseMSE UK 6 lists
     assert rows["merged PF+NCA"]["estimate"] == pytest.approx(11312.99, abs=0.005)  # SparseMSE UK 5 lists
     assert len(rows) == 1 + 6 + 1
+
+
+def test_closed_method_picks_rcapture_best_bic(reference_dir):
+    result = runner.invoke(app, ["estimate", str(reference_dir / "lesbian_4lists.csv"), "--method", "closed", "--json"])
+    out = json.loads(result.stdout)
+    # Rcapture closedp.t on the lesbian data: Mth Darroch 6,963.7 has the best BIC, 236.623
+    assert out["model"] == "Mth Darroch"
+    assert out["estimate"] == pytest.approx(6963.7, abs=0.05)
+    assert out["diagnostics"]["bic"] == pytest.approx(236.623, abs=5e-4)
+    assert out["interval"]["kind"] == "profile"
+
+
+def test_homeoffice_method(reference_dir):
+    result = runner.invoke(app, ["estimate", str(reference_dir / "uk2013_6lists.csv"), "--method", "homeoffice", "--json"])
+    out = json.loads(result.stdout)
+    # Silverman 2014/2020: 11,408.92, 95% 9,982.26 to 13,181.69
+    assert out["estimate"] == pytest.approx(11408.92, abs=0.005)
+    assert out["interval"]["lower"] == pytest.approx(9982.26, abs=0.005)
+    assert out["interval"]["upper"] == pytest.approx(13181.69, abs=0.005)

@@ -55,3 +55,21 @@ def make_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0):
         raise InputError(f"The 'seed' parameter must be a non-negative int or None. Got {seed!r} instead.")
     return np.random.default_rng(seed)
+
+
+MAX_LOGLINEAR_LISTS = 15  # 2**15 cells; beyond that the design matrices outgrow memory
+
+
+def check_lists(owner: str, n_lists: int, most: int = MAX_LOGLINEAR_LISTS) -> None:
+    """Refuse more lists than a method supports, saying what to do instead.
+
+    >>> check_lists("Stepwise", 16)
+    Traceback (most recent call last):
+    ...
+    darkfigure.errors.InputError: Stepwise supports at most 15 lists; the table has 16. Merge lists that work together or omit some.
+    """
+    if n_lists > most:
+        raise InputError(
+            f"{owner} supports at most {most} lists; the table has {n_lists}. "
+            "Merge lists that work together or omit some."
+        )

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from darkfigure.estimation._params import check_int, check_level, check_real, make_rng
+from darkfigure.estimation._params import check_int, check_level, check_lists, check_real, make_rng
 from darkfigure.estimation.bootstrap import Progress, bootstrap
 from darkfigure.estimation.intervals import Interval, bca_interval, normal_log_interval
 from darkfigure.estimation.loglinear import LoglinearFit, fit_model
@@ -46,6 +46,7 @@ class Stepwise:
         nboot = check_int("Stepwise", "nboot", self.nboot)
         level = check_level("Stepwise", self.level)
         rng = make_rng(self.seed)
+        check_lists("Stepwise", histories.n_lists)
         path = stepwise_path(histories.counts, histories.cells, histories.n_lists, p_threshold)
         fit = fit_model(histories, path.model, check=False)
         estimator = _stepwise_estimator(histories, p_threshold)
@@ -74,6 +75,7 @@ class FixedModel:
     def fit(self, histories: CaptureHistories) -> Estimate:
         nboot = check_int("FixedModel", "nboot", self.nboot)
         level = check_level("FixedModel", self.level)
+        check_lists("FixedModel", histories.n_lists)
         model = self.model
         if not isinstance(model, HierarchicalModel):
             model = HierarchicalModel.parse(str(model), histories.lists)

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from darkfigure.errors import DarkfigureError, InputError
-from darkfigure.estimation._params import check_int, check_level, make_rng
+from darkfigure.estimation._params import check_int, check_level, check_lists, make_rng
 from darkfigure.estimation.bootstrap import Progress
-from darkfigure.estimation.closed import closed_models
+from darkfigure.estimation.closed import CLOSED_MODELS, closed_models
 from darkfigure.estimation.homeoffice import home_office
 from darkfigure.estimation.intervals import Interval
 from darkfigure.estimation.profile import ProfileInterval, profile_interval
@@ -37,9 +37,11 @@ class ClosedPopulation:
 
     def fit(self, histories: CaptureHistories) -> Estimate:
         level = check_level("ClosedPopulation", self.level)
+        check_lists("ClosedPopulation", histories.n_lists)
         models = closed_models(histories)
         best = models.best(self.criterion)
-        intervals, warnings = _profile_of(histories, best.name, level)
+        base, kind = next((b, k) for label, b, k in CLOSED_MODELS if label == best.name)
+        intervals, warnings = _profile_of(histories, base, level, kind)
         table = models.table().reset_index()
         return Estimate(
             method="closed", lists=histories.lists, n_observed=histories.n_observed, estimate=best.abundance,
@@ -66,6 +68,7 @@ class HomeOffice:
 
     def fit(self, histories: CaptureHistories) -> Estimate:
         level = check_level("HomeOffice", self.level)
+        check_lists("HomeOffice", histories.n_lists)
         result = home_office(histories, threshold=self.threshold, level=level)
         steps = pd.DataFrame([vars(s) for s in result.steps], columns=["term", "aic", "p_value", "estimate"])
         return Estimate(
@@ -127,10 +130,10 @@ class ModelSelection:
 
 
 def _profile_of(
-    histories: CaptureHistories, model: object, level: float
+    histories: CaptureHistories, model: object, level: float, heterogeneity: str | None = None
 ) -> tuple[tuple[Interval, ...], tuple[str, ...]]:
     try:
-        profile = profile_interval(histories, model, level=level)  # type: ignore[arg-type]
+        profile = profile_interval(histories, model, heterogeneity, level=level)  # type: ignore[arg-type]
     except DarkfigureError as exc:
         return (), (f"no profile-likelihood interval: {exc}",)
     if not np.isfinite(profile.lower):
