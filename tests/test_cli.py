@@ -98,7 +98,8 @@ def test_closed_method_picks_rcapture_best_bic(reference_dir):
 
 
 def test_homeoffice_method(reference_dir):
-    result = runner.invoke(app, ["estimate", str(reference_dir / "uk2013_6lists.csv"), "--method", "homeoffice", "--json"])
+    table = reference_dir / "uk2013_6lists.csv"
+    result = runner.invoke(app, ["estimate", str(table), "--method", "homeoffice", "--json"])
     out = json.loads(result.stdout)
     # Silverman 2014/2020: 11,408.92, 95% 9,982.26 to 13,181.69
     assert out["estimate"] == pytest.approx(11408.92, abs=0.005)

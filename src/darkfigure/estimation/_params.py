@@ -63,10 +63,10 @@ MAX_LOGLINEAR_LISTS = 15  # 2**15 cells; beyond that the design matrices outgrow
 def check_lists(owner: str, n_lists: int, most: int = MAX_LOGLINEAR_LISTS) -> None:
     """Refuse more lists than a method supports, saying what to do instead.
 
-    >>> check_lists("Stepwise", 16)
+    >>> check_lists("Stepwise", 16)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    darkfigure.errors.InputError: Stepwise supports at most 15 lists; the table has 16. Merge lists that work together or omit some.
+    darkfigure.errors.InputError: Stepwise supports at most 15 lists; the table has 16. Merge...
     """
     if n_lists > most:
         raise InputError(
