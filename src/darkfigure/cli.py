@@ -51,19 +51,62 @@ def estimate(
     nboot: Annotated[int | None, typer.Option(help=_help("nboot") + " Default: 1000 for stepwise, else 0.")] = None,
     seed: Annotated[int | None, typer.Option(help=_help("seed"))] = None,
     level: Annotated[float, typer.Option(help=_help("level"))] = SETTINGS["level"].default,
+    chains: Annotated[int, typer.Option(help=_help("chains"))] = SETTINGS["chains"].default,
+    strata: Annotated[str | None, typer.Option(help=_help("strata"))] = None,
+    cache: Annotated[
+        Path | None, typer.Option(help="Folder caching each stratum's result (seeded runs only).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the text summary.")] = False,
 ) -> None:
     """Estimate the total N (observed + dark figure) from a capture-history table."""
-    with _user_errors(), _progress_bar(enabled=not as_json) as progress:
+    settings: dict[str, Any] = dict(
+        model=model, max_order=max_order, p_threshold=p_threshold, nboot=nboot, level=level, seed=seed,
+        chains=chains,
+    )
+    with _user_errors(), _progress_bar(enabled=not as_json and strata is None) as progress:
         if method not in METHODS:
             raise DarkfigureError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-        histories = CaptureHistories.read_csv(table)
-        estimator = make_estimator(
-            method, model=model, max_order=max_order, p_threshold=p_threshold, nboot=nboot,
-            level=level, seed=seed, progress=progress,
-        )
-        result = estimator.fit(histories)
+        if strata:
+            result: Any = _estimate_strata(table, method, settings, strata, cache)
+        else:
+            histories = CaptureHistories.read_csv(table)
+            result = make_estimator(method, progress=progress, **settings).fit(histories)
+    typer.echo(json.dumps(result.to_dict(), default=_json_default) if as_json else result.summary())
+
+
+def _estimate_strata(table: Path, method: str, settings: dict[str, Any], strata: str, cache: Path | None) -> Any:
+    from darkfigure.estimation.strata import estimate_strata, split_strata
+    from darkfigure.histories import read_frame
+
+    columns = [c.strip() for c in strata.split(",") if c.strip()]
+    make_estimator(method, **settings)  # refuse bad settings before any work
+    parts = split_strata(read_frame(table), columns, source=str(table))
+    return estimate_strata(parts, columns, method, settings, cache_dir=cache)
+
+
+@app.command()
+def combine(
+    draws: Annotated[Path, typer.Argument(help="CSV of posterior draws: replicate, n_obs, N (one row per draw).")],
+    level: Annotated[float, typer.Option(help=_help("level"))] = SETTINGS["level"].default,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Combine estimates of replicates (multiple imputation or linkage) as HRDAG's verdata does."""
+    from darkfigure.estimation.replicates import combine_replicates
+    from darkfigure.histories import read_frame
+
+    with _user_errors():
+        frame = read_frame(draws)
+        try:
+            result = combine_replicates(frame, level=level)
+        except DarkfigureError as exc:
+            raise DarkfigureError(f"{draws}: {exc}") from None
     typer.echo(json.dumps(result.to_dict()) if as_json else result.summary())
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
 
 
 @app.command()

@@ -202,15 +202,7 @@ class CaptureHistories:
         56
         """
         source = str(path)
-        _check_header(Path(path), source)
-        try:
-            frame = pd.read_csv(path, skip_blank_lines=False)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise InputError(f"not a readable CSV table ({_first_line(exc)})", source=source) from None
-        frame.columns = [str(c).strip() for c in frame.columns]
-        frame = frame.dropna(how="all")
-        if frame.empty:
-            raise InputError("the file has a header but no data rows", source=source)
+        frame = read_frame(path)
         rows = frame.index.to_numpy() + 2
         if count_column in frame.columns:
             return cls._from_aggregated(frame, count_column, source, rows)
@@ -396,6 +388,22 @@ class CaptureHistories:
 
 
 # -------------------------------------------------------------------- helpers
+def read_frame(path: str | Path) -> pd.DataFrame:
+    """Read a CSV table with the checks of :meth:`CaptureHistories.read_csv`; the index keeps each
+    row's position, so ``index + 2`` is its row number as a spreadsheet shows it (header = row 1)."""
+    source = str(path)
+    _check_header(Path(path), source)
+    try:
+        frame = pd.read_csv(path, skip_blank_lines=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"not a readable CSV table ({_first_line(exc)})", source=source) from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = frame.dropna(how="all")
+    if frame.empty:
+        raise InputError("the file has a header but no data rows", source=source)
+    return frame
+
+
 def pattern_matrix(n_lists: int) -> np.ndarray:
     """0/1 matrix of the observable cells 1 .. 2**t - 1 (bit j = list j).
 

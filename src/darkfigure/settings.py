@@ -16,13 +16,17 @@ class Setting:
 SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in (
-        Setting("method", "stepwise", "Estimation method: stepwise, bic, aic, fixed, closed or homeoffice."),
+        Setting(
+            "method", "stepwise", "Estimation method: stepwise, bic, aic, fixed, closed, homeoffice, lcmcr or dga."
+        ),
         Setting("model", None, "Model for --method fixed, e.g. '[12,13]' or '[LA:NG,NG:GP]'."),
         Setting("max_order", 2, "Highest interaction order searched by --method bic/aic."),
         Setting("p_threshold", 0.02, "p-value below which stepwise selection adds a pair (Chan et al. 2021)."),
         Setting("nboot", 1000, "Bootstrap replicates for BCa intervals (0: none)."),
         Setting("seed", None, "Random seed; the same seed gives the same numbers on every machine."),
         Setting("level", 0.95, "Confidence level of the intervals."),
+        Setting("chains", 4, "MCMC chains for --method lcmcr, run in parallel processes."),
+        Setting("strata", None, "Stratum columns, comma-separated: each stratum is estimated and the totals combined."),
     )
 }
 

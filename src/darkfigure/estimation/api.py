@@ -11,7 +11,7 @@ from darkfigure.estimation.results import Estimate
 from darkfigure.histories import CaptureHistories
 from darkfigure.settings import default
 
-METHODS = ("stepwise", "bic", "aic", "fixed", "closed", "homeoffice")
+METHODS = ("stepwise", "bic", "aic", "fixed", "closed", "homeoffice", "lcmcr", "dga")
 
 
 def make_estimator(
@@ -23,6 +23,7 @@ def make_estimator(
     nboot: int | None = None,
     level: float = default("level"),
     seed: int | None = default("seed"),
+    chains: int = default("chains"),
     progress: Progress | None = None,
 ) -> Any:
     """The estimator object for ``method`` with the given settings.
@@ -47,6 +48,14 @@ def make_estimator(
         from darkfigure.estimation.selection import ClosedPopulation
 
         return ClosedPopulation(level=level)
+    if method == "lcmcr":
+        from darkfigure.estimation.lcmcr import LCMCR
+
+        return LCMCR(chains=chains, level=level, seed=seed)
+    if method == "dga":
+        from darkfigure.estimation.dga import DGA
+
+        return DGA(level=level)
     if method == "homeoffice":
         from darkfigure.estimation.selection import HomeOffice
 

@@ -1,0 +1,198 @@
+"""Estimating strata (year x province x exploitation form ...) and combining them into a total.
+
+Each stratum is estimated on its own, in parallel processes. Strata with fewer than 3 informative
+lists are marked not estimable. Totals add posterior draws draw by draw (Bayesian methods) or
+bootstrap replicates replicate by replicate (log-linear methods), so the total's interval carries
+every stratum's uncertainty. Each stratum's result is cached on disk under a hash of its table and
+settings, so a rerun is instant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from darkfigure.errors import DarkfigureError, InputError
+from darkfigure.estimation.intervals import Interval
+from darkfigure.estimation.results import Estimate
+from darkfigure.histories import CaptureHistories
+
+MIN_INFORMATIVE_LISTS = 3
+
+
+@dataclass(frozen=True)
+class StratumResult:
+    """One stratum: its key, its table size, and its estimate or the reason it has none."""
+
+    key: tuple[Any, ...]
+    n_observed: int
+    n_lists: int
+    estimate: Estimate | None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class StrataEstimate:
+    """Estimates per stratum and their total."""
+
+    columns: tuple[str, ...]
+    strata: tuple[StratumResult, ...]
+    total: Estimate
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per stratum (and a last row for the total)."""
+        rows = [self._row(s.key, s.n_observed, s.estimate, s.reason) for s in self.strata]
+        rows.append(self._row(("total",) * len(self.columns), self.total.n_observed, self.total, ""))
+        return pd.DataFrame(rows)
+
+    def _row(self, key: tuple[Any, ...], n: int, est: Estimate | None, reason: str) -> dict[str, Any]:
+        row: dict[str, Any] = dict(zip(self.columns, key, strict=True))
+        iv = est.interval if est else None
+        row.update(n_observed=n, estimate=est.estimate if est else None, lower=iv.lower if iv else None,
+                   upper=iv.upper if iv else None, interval=iv.kind if iv else None,
+                   note=reason or "; ".join(est.warnings if est else ()))
+        return row
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"strata": self.to_frame().to_dict(orient="records"), "total": self.total.to_dict()}
+
+    def summary(self) -> str:
+        return self.to_frame().to_string(index=False, float_format=lambda v: f"{v:,.1f}")
+
+
+def split_strata(
+    frame: pd.DataFrame, strata: Sequence[str], source: str | None = None
+) -> list[tuple[tuple[Any, ...], CaptureHistories]]:
+    """Split a record-level (one row per entity) or aggregated (with ``count``) table by the stratum
+    columns; every other column except ``entity_id`` is a 0/1 list column.
+
+    >>> df = pd.DataFrame({"year": [2020, 2020, 2021], "A": [1, 1, 0], "B": [0, 1, 1]})
+    >>> [(int(k[0]), h.n_observed) for k, h in split_strata(df, ["year"])]
+    [(2020, 2), (2021, 1)]
+    """
+    missing = [c for c in strata if c not in frame.columns]
+    if missing:
+        raise InputError(f"stratum column(s) {', '.join(missing)} not found; columns are {', '.join(frame.columns)}",
+                         source=source)
+    lists = [c for c in frame.columns if c not in set(strata) | {"count", "entity_id"}]
+    _validate_whole_table(frame, lists, source)  # row numbers in errors refer to the whole file
+    pat = frame[lists].to_numpy(dtype=np.int64)
+    counts = frame["count"].to_numpy(dtype=np.int64) if "count" in frame.columns else np.ones(len(frame), np.int64)
+    masks = pat @ (1 << np.arange(len(lists), dtype=np.int64))
+    out = []
+    for key, index in frame.groupby(list(strata), sort=True, dropna=False).indices.items():
+        table = np.bincount(masks[index], weights=counts[index], minlength=1 << len(lists)).astype(np.int64)
+        table[0] = 0
+        out.append((key if isinstance(key, tuple) else (key,), CaptureHistories(tuple(lists), table)))
+    return out
+
+
+def _validate_whole_table(frame: pd.DataFrame, lists: list[str], source: str | None) -> None:
+    rows = frame.index.to_numpy() + 2  # read_frame keeps positions: header = row 1
+    if "count" in frame.columns:
+        CaptureHistories._from_aggregated(frame[[*lists, "count"]], "count", source, rows)
+    else:
+        CaptureHistories._from_entities(frame, lists, source, rows)
+
+
+def estimate_strata(
+    strata: Sequence[tuple[tuple[Any, ...], CaptureHistories]],
+    columns: Sequence[str],
+    method: str,
+    settings: dict[str, Any] | None = None,
+    *,
+    workers: int | None = None,
+    cache_dir: Path | None = None,
+) -> StrataEstimate:
+    """Estimate every stratum with ``method`` and combine the totals.
+
+    ``workers`` processes (default: all cores); ``cache_dir`` keeps results between runs.
+    """
+    settings = dict(settings or {})
+    jobs = [(key, h, method, settings, cache_dir) for key, h in strata]
+    workers = min(workers or os.cpu_count() or 1, max(len(jobs), 1))
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(_estimate_one, jobs))
+    else:
+        results = [_estimate_one(job) for job in jobs]
+    return StrataEstimate(tuple(columns), tuple(results), combine_strata(results))
+
+
+def _estimate_one(job: tuple[tuple[Any, ...], CaptureHistories, str, dict[str, Any], Path | None]) -> StratumResult:
+    from darkfigure.estimation.api import estimate
+
+    key, histories, method, settings, cache_dir = job
+    informative = histories.drop_uninformative()
+    if informative.n_lists < MIN_INFORMATIVE_LISTS:
+        reason = f"not estimable: {informative.n_lists} informative list(s), at least {MIN_INFORMATIVE_LISTS} needed"
+        return StratumResult(key, histories.n_observed, informative.n_lists, None, reason)
+    path = _cache_path(cache_dir, informative, method, settings)
+    if path is not None and path.exists():
+        return StratumResult(key, histories.n_observed, informative.n_lists, pickle.loads(path.read_bytes()))
+    try:
+        result = estimate(informative, method, **_stratum_settings(settings, key))
+    except DarkfigureError as exc:
+        return StratumResult(key, histories.n_observed, informative.n_lists, None, f"not estimable: {exc}")
+    if path is not None:
+        _write_atomically(path, pickle.dumps(result))
+    return StratumResult(key, histories.n_observed, informative.n_lists, result)
+
+
+def _stratum_settings(settings: dict[str, Any], key: tuple[Any, ...]) -> dict[str, Any]:
+    """Each stratum gets its own random stream, fixed by the seed and the stratum's key (not its order)."""
+    if settings.get("seed") is None:
+        return settings
+    digest = int.from_bytes(hashlib.sha256(repr(key).encode()).digest()[:4], "little")
+    child = np.random.SeedSequence([int(settings["seed"]), digest]).generate_state(1)[0]
+    return {**settings, "seed": int(child)}
+
+
+def _cache_path(cache_dir: Path | None, h: CaptureHistories, method: str, settings: dict[str, Any]) -> Path | None:
+    if cache_dir is None or settings.get("seed") is None:
+        return None  # unseeded runs are not reproducible, so not cached
+    blob = repr((h.lists, h.counts.tolist(), method, sorted(settings.items()))).encode()
+    return Path(cache_dir) / f"{hashlib.sha256(blob).hexdigest()}.pickle"
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def combine_strata(results: Sequence[StratumResult], level: float = 0.95) -> Estimate:
+    """The total over strata: draws (or bootstrap replicates) summed position by position."""
+    done = [r.estimate for r in results if r.estimate is not None]
+    skipped = [r for r in results if r.estimate is None]
+    warnings = []
+    if skipped:
+        unseen = sum(r.n_observed for r in skipped)
+        warnings.append(f"{len(skipped)} stratum/strata not estimable ({unseen} observed cases); the total leaves them out")
+    point = float(sum(e.estimate for e in done))
+    intervals: tuple[Interval, ...] = ()
+    draws = [e.replicates for e in done]
+    if done and all(d is not None and len(d) > 1 for d in draws):
+        length = min(len(d) for d in draws)  # type: ignore[arg-type]
+        total = np.sum([np.asarray(d)[:length] for d in draws], axis=0)
+        lo, mid, hi = np.quantile(total, [(1 - level) / 2, 0.5, (1 + level) / 2])
+        bayesian = all(e.interval is not None and e.interval.kind == "posterior" for e in done)
+        point = float(mid) if bayesian else point
+        intervals = (Interval(level, float(lo), float(hi), "posterior" if bayesian else "bootstrap-percentile"),)
+    elif done:
+        warnings.append("no draws or bootstrap replicates in some strata: the total has no interval (set nboot > 0)")
+    return Estimate(
+        method="strata", lists=(), n_observed=sum(e.n_observed for e in done), estimate=point,
+        model=f"sum over {len(done)} strata", intervals=intervals, warnings=tuple(warnings),
+        replicates=None, diagnostics={"strata": len(results), "estimated": len(done)},
+    )
