@@ -178,7 +178,9 @@ def combine_strata(results: Sequence[StratumResult], level: float = 0.95) -> Est
     warnings = []
     if skipped:
         unseen = sum(r.n_observed for r in skipped)
-        warnings.append(f"{len(skipped)} stratum/strata not estimable ({unseen} observed cases); the total leaves them out")
+        warnings.append(
+            f"{len(skipped)} stratum/strata not estimable ({unseen} observed cases); the total leaves them out"
+        )
     point = float(sum(e.estimate for e in done))
     intervals: tuple[Interval, ...] = ()
     draws = [e.replicates for e in done]
