@@ -137,7 +137,11 @@ def model_from_term_set(n_lists: int, terms: tuple[int, ...], term_set: int) -> 
 
 
 def membership_matrix(term_sets: np.ndarray, n_terms: int) -> np.ndarray:
-    """0/1 ``uint8`` matrix (models x terms) of bit sets ``term_sets``."""
+    """0/1 ``uint8`` matrix (models x terms) of bit sets ``term_sets``.
+
+    >>> membership_matrix(np.array([0, 5]), 3).tolist()
+    [[0, 0, 0], [1, 0, 1]]
+    """
     shifts = np.arange(n_terms, dtype=np.int64)
     return ((term_sets[:, None] >> shifts[None, :]) & 1).astype(np.uint8)
 
@@ -148,7 +152,7 @@ def neighbours(model: HierarchicalModel, max_order: int) -> list[HierarchicalMod
     Terms added are of order at most ``max_order``; main effects always stay.
 
     >>> [m.name() for m in neighbours(HierarchicalModel.parse("[12,13]", 3), 3)]
-    ['[12]', '[13,2]', '[12,13,23]']
+    ['[13,2]', '[12,3]', '[12,13,23]']
     """
     _check_order(model.n_lists, max_order)
     inner = [HierarchicalModel(model.n_lists, model.terms - {g}) for g in _maximal_terms(model)]
@@ -223,8 +227,9 @@ def _name_of(row: np.ndarray, terms: tuple[int, ...], labels: list[str], singles
     covered = 0
     for k in picked:
         covered |= terms[k]
-    parts = [labels[k] for k in picked] + [singles[j] for j in range(t) if not covered >> j & 1]
-    return "[" + ",".join(parts) + "]"
+    parts = [(bits_of(terms[k]), labels[k]) for k in picked]
+    parts += [([j], singles[j]) for j in range(t) if not covered >> j & 1]
+    return "[" + ",".join(label for _, label in sorted(parts)) + "]"
 
 
 def _label(term: int, n_lists: int) -> str:
