@@ -48,7 +48,7 @@ def estimate(
     model: Annotated[str | None, typer.Option(help=_help("model"))] = None,
     max_order: Annotated[int, typer.Option(help=_help("max_order"))] = SETTINGS["max_order"].default,
     p_threshold: Annotated[float, typer.Option(help=_help("p_threshold"))] = SETTINGS["p_threshold"].default,
-    nboot: Annotated[int | None, typer.Option(help=_help("nboot") + " Default: 1000 for stepwise, else 0.")] = None,
+    nboot: Annotated[int | None, typer.Option(help=_help("nboot") + " Default: 1000 for stepwise, bic and aic (selection repeated in each replicate), else 0.")] = None,
     seed: Annotated[int | None, typer.Option(help=_help("seed"))] = None,
     level: Annotated[float, typer.Option(help=_help("level"))] = SETTINGS["level"].default,
     chains: Annotated[int, typer.Option(help=_help("chains"))] = SETTINGS["chains"].default,

@@ -41,8 +41,9 @@ def make_estimator(
     if method in ("bic", "aic"):
         from darkfigure.estimation.selection import ModelSelection
 
+        boots = default("nboot") if nboot is None else nboot  # the search is repeated in every replicate
         return ModelSelection(
-            criterion=method, max_order=max_order, nboot=nboot or 0, level=level, seed=seed, progress=progress
+            criterion=method, max_order=max_order, nboot=boots, level=level, seed=seed, progress=progress
         )
     if method == "closed":
         from darkfigure.estimation.selection import ClosedPopulation
