@@ -56,7 +56,7 @@ def make_estimator(
     if method == "dga":
         from darkfigure.estimation.dga import DGA
 
-        return DGA(level=level)
+        return DGA(level=level, seed=seed)
     if method == "homeoffice":
         from darkfigure.estimation.selection import HomeOffice
 
