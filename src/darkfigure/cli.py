@@ -48,7 +48,7 @@ def estimate(
     model: Annotated[str | None, typer.Option(help=_help("model"))] = None,
     max_order: Annotated[int, typer.Option(help=_help("max_order"))] = SETTINGS["max_order"].default,
     p_threshold: Annotated[float, typer.Option(help=_help("p_threshold"))] = SETTINGS["p_threshold"].default,
-    nboot: Annotated[int | None, typer.Option(help=_help("nboot") + " Default: 1000 for stepwise, bic and aic (selection repeated in each replicate), else 0.")] = None,
+    nboot: Annotated[int | None, typer.Option(help=_help("nboot"))] = None,
     seed: Annotated[int | None, typer.Option(help=_help("seed"))] = None,
     level: Annotated[float, typer.Option(help=_help("level"))] = SETTINGS["level"].default,
     chains: Annotated[int, typer.Option(help=_help("chains"))] = SETTINGS["chains"].default,
@@ -107,6 +107,23 @@ def _json_default(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     return str(value)
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option(help="Folder to write the lists, truth and mapping into.")],
+    preset: Annotated[str | None, typer.Option(help="Scenario preset: nk-women-china (default) or generic.")] = None,
+    scenario: Annotated[Path | None, typer.Option(help="Scenario TOML file instead of a preset.")] = None,
+    seed: Annotated[int, typer.Option(help=_help("seed"))] = 1,
+    n: Annotated[int | None, typer.Option(help="True population size N (overrides the scenario's).")] = None,
+    force: Annotated[bool, typer.Option(help="Replace an earlier simulation in OUT.")] = False,
+) -> None:
+    """Simulate a coalition of organisations' lists from a population of known size."""
+    from darkfigure.simulate.cli_commands import simulate_command
+
+    with _user_errors():
+        summary = simulate_command(preset, scenario, out, seed, n, force)
+    typer.echo(summary)
 
 
 @app.command()

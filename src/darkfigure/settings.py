@@ -22,7 +22,12 @@ SETTINGS: dict[str, Setting] = {
         Setting("model", None, "Model for --method fixed, e.g. '[12,13]' or '[LA:NG,NG:GP]'."),
         Setting("max_order", 2, "Highest interaction order searched by --method bic/aic."),
         Setting("p_threshold", 0.02, "p-value below which stepwise selection adds a pair (Chan et al. 2021)."),
-        Setting("nboot", 1000, "Bootstrap replicates for BCa intervals (0: none)."),
+        Setting(
+            "nboot",
+            1000,
+            "Bootstrap replicates for BCa intervals, the model selection repeated in each (0: none). "
+            "Default: 1000 for stepwise, bic and aic; 0 for fixed.",
+        ),
         Setting("seed", None, "Random seed; the same seed gives the same numbers on every machine."),
         Setting("level", 0.95, "Confidence level of the intervals."),
         Setting("chains", 4, "MCMC chains for --method lcmcr, run in parallel processes."),
