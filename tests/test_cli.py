@@ -105,3 +105,21 @@ def test_homeoffice_method(reference_dir):
     assert out["estimate"] == pytest.approx(11408.92, abs=0.005)
     assert out["interval"]["lower"] == pytest.approx(9982.26, abs=0.005)
     assert out["interval"]["upper"] == pytest.approx(13181.69, abs=0.005)
+
+
+def test_lcmcr_json_has_posterior_interval_rhat_and_ess(reference_dir):
+    args = ["estimate", str(reference_dir / "hiv_4lists.csv"), "--method", "lcmcr", "--chains", "2",
+            "--burnin", "500", "--samples", "200", "--thinning", "5", "--seed", "3", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["interval"]["kind"] == "posterior"
+    assert out["rhat"] > 0.9 and out["ess"] > 0
+    assert out["interval"]["lower"] <= out["estimate"] <= out["interval"]["upper"]
+
+
+def test_dga_json(reference_dir):
+    table = reference_dir / "madigan_york_3lists.csv"
+    result = runner.invoke(app, ["estimate", str(table), "--method", "dga", "--json"])
+    out = json.loads(result.stdout)
+    assert out["method"] == "dga" and out["interval"]["kind"] == "posterior"

@@ -52,6 +52,10 @@ def estimate(
     seed: Annotated[int | None, typer.Option(help=_help("seed"))] = None,
     level: Annotated[float, typer.Option(help=_help("level"))] = SETTINGS["level"].default,
     chains: Annotated[int, typer.Option(help=_help("chains"))] = SETTINGS["chains"].default,
+    classes: Annotated[int, typer.Option(help=_help("classes"))] = SETTINGS["classes"].default,
+    burnin: Annotated[int, typer.Option(help=_help("burnin"))] = SETTINGS["burnin"].default,
+    samples: Annotated[int, typer.Option(help=_help("samples"))] = SETTINGS["samples"].default,
+    thinning: Annotated[int, typer.Option(help=_help("thinning"))] = SETTINGS["thinning"].default,
     strata: Annotated[str | None, typer.Option(help=_help("strata"))] = None,
     cache: Annotated[
         Path | None, typer.Option(help="Folder caching each stratum's result (seeded runs only).")
@@ -61,7 +65,7 @@ def estimate(
     """Estimate the total N (observed + dark figure) from a capture-history table."""
     settings: dict[str, Any] = dict(
         model=model, max_order=max_order, p_threshold=p_threshold, nboot=nboot, level=level, seed=seed,
-        chains=chains,
+        chains=chains, classes=classes, burnin=burnin, samples=samples, thinning=thinning,
     )
     with _user_errors(), _progress_bar(enabled=not as_json and strata is None) as progress:
         if method not in METHODS:

@@ -31,6 +31,10 @@ SETTINGS: dict[str, Setting] = {
         Setting("seed", None, "Random seed; the same seed gives the same numbers on every machine."),
         Setting("level", 0.95, "Confidence level of the intervals."),
         Setting("chains", 4, "MCMC chains for --method lcmcr, run in parallel processes."),
+        Setting("classes", 10, "Latent classes K for --method lcmcr (HRDAG's production runs use 15)."),
+        Setting("burnin", 10000, "Burn-in sweeps per chain for --method lcmcr."),
+        Setting("samples", 1000, "Posterior draws kept per chain for --method lcmcr."),
+        Setting("thinning", 100, "Sweeps between kept draws for --method lcmcr."),
         Setting("strata", None, "Stratum columns, comma-separated: each stratum is estimated and the totals combined."),
     )
 }

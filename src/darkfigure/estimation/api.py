@@ -24,6 +24,10 @@ def make_estimator(
     level: float = default("level"),
     seed: int | None = default("seed"),
     chains: int = default("chains"),
+    classes: int = default("classes"),
+    burnin: int = default("burnin"),
+    samples: int = default("samples"),
+    thinning: int = default("thinning"),
     progress: Progress | None = None,
 ) -> Any:
     """The estimator object for ``method`` with the given settings.
@@ -52,7 +56,8 @@ def make_estimator(
     if method == "lcmcr":
         from darkfigure.estimation.lcmcr import LCMCR
 
-        return LCMCR(chains=chains, level=level, seed=seed)
+        return LCMCR(K=classes, burnin=burnin, samples=samples, thinning=thinning, chains=chains, level=level,
+                     seed=seed)
     if method == "dga":
         from darkfigure.estimation.dga import DGA
 

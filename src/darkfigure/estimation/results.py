@@ -59,8 +59,12 @@ class Estimate:
         raise KeyError(f"no {kind} interval at level {level}; have {[(i.kind, i.level) for i in self.intervals]}")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary (the CLI's ``--json`` output)."""
-        return {
+        """JSON-ready dictionary (the CLI's ``--json`` output); MCMC results add ``rhat`` and ``ess``."""
+        mcmc = {}
+        if "rhat" in self.diagnostics:
+            ess = self.diagnostics.get("ess", self.diagnostics.get("ess_bulk"))
+            mcmc = {"rhat": _jsonable(self.diagnostics["rhat"]), "ess": _jsonable(ess)}
+        return mcmc | {
             "method": self.method,
             "lists": list(self.lists),
             "n_observed": self.n_observed,

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from darkfigure.errors import DarkfigureError, InputError
+from darkfigure.errors import DarkfigureError, EstimationError, InputError
 from darkfigure.estimation._params import check_int, check_level, check_lists, make_rng
 from darkfigure.estimation.bootstrap import Progress
-from darkfigure.estimation.closed import CLOSED_MODELS, closed_models
+from darkfigure.estimation.closed import CLOSED_MODELS, ClosedFit, ClosedModels, closed_models
 from darkfigure.estimation.homeoffice import home_office
 from darkfigure.estimation.intervals import Interval
 from darkfigure.estimation.profile import ProfileInterval, profile_interval
@@ -39,7 +39,7 @@ class ClosedPopulation:
         level = check_level("ClosedPopulation", self.level)
         check_lists("ClosedPopulation", histories.n_lists)
         models = closed_models(histories)
-        best = models.best(self.criterion)
+        best = _best_sound(models, self.criterion, histories.n_observed)
         base, kind = next((b, k) for label, b, k in CLOSED_MODELS if label == best.name)
         intervals, warnings = _profile_of(histories, base, level, kind)
         table = models.table().reset_index()
@@ -50,6 +50,18 @@ class ClosedPopulation:
             diagnostics={"criterion": self.criterion, "deviance": best.deviance, "df": best.df,
                          "aic": best.aic, "bic": best.bic},
         )
+
+
+def _best_sound(models: ClosedModels, criterion: str, n_observed: int) -> ClosedFit:
+    """The best model by the criterion among those Rcapture reports without a warning (infoFit 0)
+    and whose N is not below the documented count."""
+    sound = [f for f in models.fits if f.info == 0 and f.abundance >= n_observed]
+    if not sound:
+        raise EstimationError(
+            "every closed-population model failed or warned (see Rcapture's infoFit); try --method stepwise"
+        )
+    key = criterion.lower()
+    return min(sound, key=lambda f: getattr(f, key))
 
 
 @dataclass
