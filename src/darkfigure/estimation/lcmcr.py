@@ -9,7 +9,6 @@ independently with probabilities drawn from Beta(1, 1). N has LCMCR's prior p(N)
 
 from __future__ import annotations
 
-import os
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from darkfigure._parallel import available_workers
 from darkfigure.errors import InputError
 from darkfigure.estimation._lcmcr_kernel import run_chain
 from darkfigure.estimation._params import check_int, check_level, check_real, make_rng
@@ -143,11 +143,11 @@ def _sample_chains(
     """Run the chains (in parallel processes when there are several) and stack their draws."""
     patterns, freq = _observed_patterns(histories)
     jobs = [(patterns, freq, settings, rng) for rng in generators]
-    if len(jobs) == 1:
-        results = [_one_chain(jobs[0])]
+    workers = min(len(jobs), available_workers())
+    if workers == 1:
+        results = [_one_chain(job) for job in jobs]
     else:
         _compile_once(patterns, freq)
-        workers = min(len(jobs), os.cpu_count() or 1)
         with ProcessPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(_one_chain, jobs))
     return _ChainDraws(*(np.vstack([r[i] for r in results]) for i in range(3)))

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from darkfigure._parallel import available_workers, single_worker
 from darkfigure.errors import DarkfigureError, InputError
 from darkfigure.estimation.intervals import Interval
 from darkfigure.estimation.results import Estimate
@@ -119,9 +120,9 @@ def estimate_strata(
     """
     settings = dict(settings or {})
     jobs = [(key, h, method, settings, cache_dir) for key, h in strata]
-    workers = min(workers or os.cpu_count() or 1, max(len(jobs), 1))
+    workers = min(workers or available_workers(), max(len(jobs), 1))
     if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=single_worker) as pool:
             results = list(pool.map(_estimate_one, jobs))
     else:
         results = [_estimate_one(job) for job in jobs]
