@@ -34,8 +34,9 @@ def main() -> None:
         elapsed = time.perf_counter() - start
         per_minute = 60 * len(parts) / elapsed
         print(
-            f"{method}: {len(parts)} strata in {elapsed:.1f} s on {os.cpu_count()} cores = {per_minute:.1f} strata per "
-            f"minute (total N {result.total.estimate:,.0f}, true {true_total:,})   anchor: LCMCR (C++) production settings 139 s a stratum"
+            f"{method}: {len(parts)} strata in {elapsed:.1f} s on {os.cpu_count()} cores = {per_minute:.1f} strata "
+            f"per minute (total N {result.total.estimate:,.0f}, true {true_total:,})   "
+            "anchor: LCMCR (C++) production settings 139 s a stratum"
         )
 
 
