@@ -123,3 +123,49 @@ def test_dga_json(reference_dir):
     result = runner.invoke(app, ["estimate", str(table), "--method", "dga", "--json"])
     out = json.loads(result.stdout)
     assert out["method"] == "dga" and out["interval"]["kind"] == "posterior"
+
+
+def _strict(text):
+    def refuse(constant):
+        raise ValueError(f"not strict JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_is_strict_when_a_profile_never_crosses(tmp_path):
+    table = tmp_path / "sparse.csv"
+    table.write_text("A,B,count\n1,0,22\n0,1,127\n1,1,3\n")
+    result = runner.invoke(app, ["estimate", str(table), "--method", "bic", "--nboot", "0", "--json"])
+    profile = next(iv for iv in _strict(result.stdout)["intervals"] if iv["kind"] == "profile")
+    assert profile["upper"] is None  # Rcapture prints ">3N": no finite upper end
+
+
+def test_too_few_bootstrap_replicates_give_a_warning_not_a_crash(reference_dir):
+    result = runner.invoke(app, ["estimate", str(reference_dir / "uk2013_5lists.csv"), "--nboot", "1", "--json"])
+    out = _strict(result.stdout)
+    assert result.exit_code == 0 and out["interval"]["kind"] == "normal-log"
+    assert any("no BCa interval" in w for w in out["warnings"])
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "words"),
+    [
+        ("A,B,count\n0,1,41\n1,1,70\n", [], "broke down"),
+        ("A,B,count\n1,0,3\n0,1,99999999999999999999\n1,1,2\n", [], "row 3, column count"),
+        ("A,B,count\n1,0,3\n0,1,4\n1,1,2\n", ["--model", "[12]"], "--model does not apply"),
+        ("A,B,count\n1,0,3\n0,1,4\n1,1,2\n", ["--method", "closed", "--nboot", "10"], "--nboot does not apply"),
+        ("A,B,count\n1,0,3\n0,1,4\n1,1,2\n", ["--method", "fixed", "--model", ""], "needs a model"),
+    ],
+)
+def test_more_bad_input_exits_2(tmp_path, content, args, words):
+    table = tmp_path / "t.csv"
+    table.write_text(content)
+    proc = subprocess.run([sys.executable, "-m", "darkfigure.cli", "estimate", str(table), *args],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and words in proc.stderr, proc.stderr
+
+
+def test_list_names_are_not_turned_into_emoji(reference_dir):
+    proc = subprocess.run([sys.executable, "-m", "darkfigure.cli", "estimate", str(reference_dir / "uk2013_5lists.csv"),
+                           "--method", "fixed", "--model", "[12345]"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "LA:NG:PFNCA:GO:GP" in proc.stderr

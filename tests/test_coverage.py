@@ -28,5 +28,6 @@ def test_stepwise_bca_coverage_on_uk5_shaped_truth(uk5):
         lists=uk5.lists,
     )
     assert study.failed == 0
-    assert 0.75 <= study.rate <= 1.0, study
+    # Chan et al. report about 90%; the full study (benchmarks/coverage_stepwise.py) measured 91.5%
+    assert 0.80 <= study.rate <= 0.97, study
     assert study.median_estimate == pytest.approx(true_n, rel=0.1)

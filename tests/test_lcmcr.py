@@ -116,7 +116,7 @@ def test_estimate_is_pooled_posterior_median_with_central_interval(seed: int) ->
         ("samples", 1, "The 'samples' parameter of LCMCR must be an int in the range [2, inf). Got 1 instead."),
         ("thinning", 0, "The 'thinning' parameter of LCMCR must be an int in the range [1, inf)."),
         ("chains", 0, "The 'chains' parameter of LCMCR must be an int in the range [1, inf)."),
-        ("level", 1.0, "The 'level' parameter of LCMCR must be below 1."),
+        ("level", 1.0, "The 'level' parameter of LCMCR must be a float in the range (0, 1)"),
         ("seed", -3, "The 'seed' parameter must be a non-negative int or None. Got -3 instead."),
     ],
 )

@@ -6,7 +6,7 @@ from scipy.stats import poisson
 
 import darkfigure.estimation.stepwise as stepwise
 from darkfigure import CaptureHistories
-from darkfigure.errors import ModelNotEstimable
+from darkfigure.errors import EstimationError, ModelNotEstimable
 from darkfigure.estimation.existence import check_counts
 from darkfigure.estimation.loglinear import fit_model
 from darkfigure.estimation.models import HierarchicalModel
@@ -79,3 +79,5 @@ def _selected(counts, t):
         return stepwise_path(counts, np.arange(1, 1 << t), t, p_threshold=0.2).model
     except ModelNotEstimable as exc:
         return exc.code
+    except EstimationError as exc:  # a fit that broke down: both paths must agree on that too
+        return str(exc)

@@ -69,6 +69,13 @@ def test_total_adds_draws_position_by_position():
     assert total.interval.kind == "posterior"
 
 
+def test_total_uses_the_requested_level(stratified):
+    parts = split_strata(pd.read_csv(stratified), ["province"])
+    result = estimate_strata(parts, ["province"], "stepwise", {"nboot": 100, "seed": 2, "level": 0.8}, workers=1)
+    assert result.total.interval.level == 0.8
+    assert result.total.n_observed == sum(h.n_observed for _, h in parts)  # the thin stratum's cases count
+
+
 def test_cli_strata_json(stratified):
     result = CliRunner().invoke(app, ["estimate", str(stratified), "--strata", "province", "--nboot", "100",
                                       "--seed", "1", "--json"])

@@ -16,8 +16,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from darkfigure.errors import DarkfigureError
+from darkfigure.errors import DarkfigureError, InputError
 from darkfigure.estimation.api import METHODS, make_estimator
+from darkfigure.estimation.results import json_ready
 from darkfigure.estimation.sensitivity import sensitivity_table
 from darkfigure.histories import CaptureHistories
 from darkfigure.settings import SETTINGS
@@ -28,7 +29,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
+err = Console(stderr=True, emoji=False)  # list names like NG must not turn into emoji
 
 
 def _help(name: str) -> str:
@@ -46,7 +47,7 @@ def estimate(
     table: TableArg,
     method: Annotated[str, typer.Option(help=_help("method"))] = SETTINGS["method"].default,
     model: Annotated[str | None, typer.Option(help=_help("model"))] = None,
-    max_order: Annotated[int, typer.Option(help=_help("max_order"))] = SETTINGS["max_order"].default,
+    max_order: Annotated[int | None, typer.Option(help=_help("max_order"))] = None,
     p_threshold: Annotated[float, typer.Option(help=_help("p_threshold"))] = SETTINGS["p_threshold"].default,
     nboot: Annotated[int | None, typer.Option(help=_help("nboot"))] = None,
     seed: Annotated[int | None, typer.Option(help=_help("seed"))] = None,
@@ -75,7 +76,7 @@ def estimate(
         else:
             histories = CaptureHistories.read_csv(table)
             result = make_estimator(method, progress=progress, **settings).fit(histories)
-    typer.echo(json.dumps(result.to_dict(), default=_json_default) if as_json else result.summary())
+    typer.echo(_json(result.to_dict()) if as_json else result.summary())
 
 
 def _estimate_strata(table: Path, method: str, settings: dict[str, Any], strata: str, cache: Path | None) -> Any:
@@ -102,15 +103,14 @@ def combine(
         frame = read_frame(draws)
         try:
             result = combine_replicates(frame, level=level)
-        except DarkfigureError as exc:
-            raise DarkfigureError(f"{draws}: {exc}") from None
-    typer.echo(json.dumps(result.to_dict()) if as_json else result.summary())
+        except InputError as exc:
+            raise exc.located(str(draws)) from None
+    typer.echo(_json(result.to_dict()) if as_json else result.summary())
 
 
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)
+def _json(value: Any) -> str:
+    """Strict JSON: NaN and infinities become null (json.dumps would write NaN/Infinity)."""
+    return json.dumps(json_ready(value), allow_nan=False, default=str)
 
 
 @app.command()
@@ -147,7 +147,7 @@ def sensitivity(
         merges = [[x.strip() for x in m.split(",") if x.strip()] for m in merge or []]
         frame = sensitivity_table(histories, method=method, model=model, merges=merges)
     if as_json:
-        typer.echo(frame.to_json(orient="records"))
+        typer.echo(_json(frame.to_dict(orient="records")))
     else:
         typer.echo(frame.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
 

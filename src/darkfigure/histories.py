@@ -21,6 +21,7 @@ import pandas as pd
 
 from darkfigure.errors import InputError
 
+MAX_COUNT = 2**53  # counts stay exact as floats in the fits
 MAX_LISTS = 20  # 2**20 cells: the dense table stays under 10 MB
 
 
@@ -504,6 +505,7 @@ def _check_counts(cnt: np.ndarray, source: str | None, column: str, rows: np.nda
         (~np.isfinite(cnt), lambda v: "count is missing or not a number"),
         (cnt < 0, lambda v: f"counts cannot be negative; got {_shown(v)}"),
         (cnt != np.round(cnt), lambda v: f"counts must be whole numbers; got {_shown(v)}"),
+        (cnt > MAX_COUNT, lambda v: f"count {_shown(v)} is too large; counts up to {MAX_COUNT:,} are supported"),
     ]
     for bad, message in problems:
         if bad.any():

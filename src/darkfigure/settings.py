@@ -20,7 +20,7 @@ SETTINGS: dict[str, Setting] = {
             "method", "stepwise", "Estimation method: stepwise, bic, aic, fixed, closed, homeoffice, lcmcr or dga."
         ),
         Setting("model", None, "Model for --method fixed, e.g. '[12,13]' or '[LA:NG,NG:GP]'."),
-        Setting("max_order", 2, "Highest interaction order searched by --method bic/aic."),
+        Setting("max_order", 2, "Highest interaction order searched by --method bic/aic (default 2)."),
         Setting("p_threshold", 0.02, "p-value below which stepwise selection adds a pair (Chan et al. 2021)."),
         Setting(
             "nboot",

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from darkfigure.estimation import Stepwise
-from darkfigure.estimation.bootstrap import bootstrap
-from darkfigure.estimation.intervals import bca_quantiles
+from darkfigure.estimation.intervals import bca_interval
 from darkfigure.estimation.stepwise import stepwise_path
 
 
@@ -53,15 +52,12 @@ def test_bca_quantiles_match_within_monte_carlo_error(table, request):
     """R's numbers are one draw of a Monte-Carlo quantity: compare them with the mean of several of
     ours, allowing 4 Monte-Carlo standard deviations measured from our own runs."""
     h = request.getfixturevalue(table)
-    point = Stepwise(nboot=0).fit(h).estimate
-
-    def estimator(counts):
-        return counts.sum() + np.exp(stepwise_path(counts, h.cells, h.n_lists).intercept)
-
     runs = []
     for seed in range(5):
-        boot = bootstrap(h.counts, estimator, 1000, np.random.default_rng(seed))
-        runs.append(bca_quantiles(boot.replicates, point, boot.acceleration, np.array([0.025, 0.1, 0.9, 0.975])))
+        est = Stepwise(nboot=1000, seed=seed).fit(h)  # the production path, 95% BCa as reported
+        eighty = bca_interval(est.replicates, est.estimate, est.diagnostics["acceleration"], 0.8)
+        ninety_five = est.interval_of("bca", 0.95)
+        runs.append([ninety_five.lower, eighty.lower, eighty.upper, ninety_five.upper])
     runs = np.array(runs)
     mean, sd = runs.mean(axis=0), runs.std(axis=0, ddof=1)
     tolerance = 4 * sd * np.sqrt(1 + 1 / len(runs))

@@ -42,10 +42,17 @@ def check_real(owner: str, name: str, value: Any, low: float, high: float, *, op
 
 
 def check_level(owner: str, value: Any) -> float:
-    level = check_real(owner, "level", value, 0.0, 1.0, open_low=True)
-    if level >= 1.0:
-        raise InputError(f"The 'level' parameter of {owner} must be below 1. Got {value!r} instead.")
-    return level
+    """A confidence level strictly between 0 and 1.
+
+    >>> check_level("Stepwise", 0.8)
+    0.8
+    """
+    ok = isinstance(value, Real) and not isinstance(value, bool) and 0.0 < float(value) < 1.0
+    if not ok:
+        raise InputError(
+            f"The 'level' parameter of {owner} must be a float in the range (0, 1), like 0.95. Got {value!r} instead."
+        )
+    return float(value)
 
 
 def make_rng(seed: int | np.random.Generator | None) -> np.random.Generator:

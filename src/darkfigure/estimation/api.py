@@ -12,13 +12,20 @@ from darkfigure.histories import CaptureHistories
 from darkfigure.settings import default
 
 METHODS = ("stepwise", "bic", "aic", "fixed", "closed", "homeoffice", "lcmcr", "dga")
+BOOTSTRAP_METHODS = ("stepwise", "bic", "aic", "fixed")
+# settings that only some methods use: giving one to another method is refused, not ignored
+APPLIES_TO = {
+    "model": ("fixed",),
+    "max_order": ("bic", "aic"),
+    "nboot": BOOTSTRAP_METHODS,
+}
 
 
 def make_estimator(
     method: str = default("method"),
     *,
     model: str | None = None,
-    max_order: int = default("max_order"),
+    max_order: int | None = None,
     p_threshold: float = default("p_threshold"),
     nboot: int | None = None,
     level: float = default("level"),
@@ -35,38 +42,42 @@ def make_estimator(
     >>> make_estimator("stepwise", nboot=10)
     Stepwise(p_threshold=0.02, nboot=10, level=0.95, seed=None, progress=None)
     """
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    _refuse_inapplicable(method, model=model, max_order=max_order, nboot=nboot)
+    boots = (0 if method == "fixed" else default("nboot")) if nboot is None else nboot
+    order = default("max_order") if max_order is None else max_order
+    common = {"level": level, "seed": seed}
     if method == "stepwise":
-        boots = default("nboot") if nboot is None else nboot
-        return Stepwise(p_threshold=p_threshold, nboot=boots, level=level, seed=seed, progress=progress)
+        return Stepwise(p_threshold=p_threshold, nboot=boots, progress=progress, **common)
     if method == "fixed":
-        if model is None:
+        if model is None or not str(model).strip():
             raise InputError("--method fixed needs a model, e.g. --model '[12,13]'")
-        return FixedModel(model, nboot=nboot or 0, level=level, seed=seed, progress=progress)
+        return FixedModel(model, nboot=boots, progress=progress, **common)
     if method in ("bic", "aic"):
         from darkfigure.estimation.selection import ModelSelection
 
-        boots = default("nboot") if nboot is None else nboot  # the search is repeated in every replicate
-        return ModelSelection(
-            criterion=method, max_order=max_order, nboot=boots, level=level, seed=seed, progress=progress
-        )
-    if method == "closed":
-        from darkfigure.estimation.selection import ClosedPopulation
-
-        return ClosedPopulation(level=level)
+        return ModelSelection(criterion=method, max_order=order, nboot=boots, progress=progress, **common)
     if method == "lcmcr":
         from darkfigure.estimation.lcmcr import LCMCR
 
-        return LCMCR(K=classes, burnin=burnin, samples=samples, thinning=thinning, chains=chains, level=level,
-                     seed=seed)
+        return LCMCR(K=classes, burnin=burnin, samples=samples, thinning=thinning, chains=chains, **common)
     if method == "dga":
         from darkfigure.estimation.dga import DGA
 
-        return DGA(level=level, seed=seed)
-    if method == "homeoffice":
-        from darkfigure.estimation.selection import HomeOffice
+        return DGA(**common)
+    from darkfigure.estimation.selection import ClosedPopulation, HomeOffice
 
-        return HomeOffice(level=level)
-    raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    return ClosedPopulation(level=level) if method == "closed" else HomeOffice(level=level)
+
+
+def _refuse_inapplicable(method: str, **given: Any) -> None:
+    for name, value in given.items():
+        if value is not None and method not in APPLIES_TO[name]:
+            option = "--" + name.replace("_", "-")
+            raise InputError(
+                f"{option} does not apply to --method {method}; it is used by {', '.join(APPLIES_TO[name])}"
+            )
 
 
 def estimate(histories: CaptureHistories, method: str = default("method"), **settings: Any) -> Estimate:

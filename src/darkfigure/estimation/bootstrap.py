@@ -57,7 +57,9 @@ def bootstrap(
             progress(b + 1, nboot)
     jack = np.array([_leave_one_out(estimator, counts, k) for k in range(len(counts))])
     ok = np.isfinite(values)
-    acceleration = jackknife_acceleration(counts, np.nan_to_num(jack, nan=np.nanmean(jack)))
+    finite = np.isfinite(jack)
+    jack = np.where(finite, jack, np.mean(jack[finite]) if finite.any() else 0.0)
+    acceleration = jackknife_acceleration(counts, jack) if finite.any() else math.nan
     return BootstrapResult(values[ok], acceleration, int((~ok).sum()))
 
 
@@ -72,6 +74,6 @@ def _leave_one_out(estimator: CountsEstimator, counts: np.ndarray, k: int) -> fl
 def _safe(estimator: CountsEstimator, counts: np.ndarray) -> float:
     try:
         value = float(estimator(counts))
-    except DarkfigureError:
-        return math.nan
+    except (DarkfigureError, np.linalg.LinAlgError, ZeroDivisionError):
+        return math.nan  # this resample is too sparse for the estimator: counted as a failure
     return value if math.isfinite(value) else math.nan

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from darkfigure.errors import EstimationError
 from darkfigure.estimation._params import check_int, check_level, check_lists, check_real, make_rng
 from darkfigure.estimation.bootstrap import Progress, bootstrap
 from darkfigure.estimation.intervals import Interval, bca_interval, normal_log_interval
@@ -124,7 +125,10 @@ def _with_bootstrap(
     if nboot > 0:
         boot = bootstrap(histories.counts, estimator, nboot, rng, progress)
         replicates = boot.replicates
-        intervals.insert(0, bca_interval(boot.replicates, fit.estimate, boot.acceleration, level))
+        try:
+            intervals.insert(0, bca_interval(boot.replicates, fit.estimate, boot.acceleration, level))
+        except EstimationError as exc:
+            warnings.append(str(exc))
         diagnostics.update(nboot=nboot, acceleration=boot.acceleration, bootstrap_failures=boot.failures)
         if boot.failures > MAX_FAILED_SHARE * nboot:
             warnings.append(

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
+from darkfigure.errors import EstimationError
+
 
 @dataclass(frozen=True)
 class Interval:
@@ -21,11 +23,16 @@ class Interval:
     upper: float
     kind: str
 
-    def to_dict(self) -> dict[str, float | str]:
-        return {"level": self.level, "lower": self.lower, "upper": self.upper, "kind": self.kind}
+    def to_dict(self) -> dict[str, float | str | None]:
+        """JSON-ready; an end that is not finite (a profile that never crosses) becomes None."""
+        return {"level": self.level, "lower": _finite(self.lower), "upper": _finite(self.upper), "kind": self.kind}
 
     def covers(self, value: float) -> bool:
         return self.lower <= value <= self.upper
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
 
 
 def normal_log_interval(n_observed: int, log_dark: float, log_dark_se: float, level: float) -> Interval:
@@ -50,6 +57,9 @@ def bca_quantiles(replicates: np.ndarray, estimate: float, acceleration: float, 
     return np.quantile(replicates, adjusted, method="median_unbiased")
 
 
+MIN_REPLICATES = 20
+
+
 def bca_interval(replicates: np.ndarray, estimate: float, acceleration: float, level: float) -> Interval:
     """Two-sided BCa interval at ``level``.
 
@@ -58,6 +68,12 @@ def bca_interval(replicates: np.ndarray, estimate: float, acceleration: float, l
     >>> round(iv.lower, 1), round(iv.upper, 1)
     (91.0, 109.0)
     """
+    below = np.mean(replicates < estimate) if len(replicates) else math.nan
+    if len(replicates) < MIN_REPLICATES or not 0 < below < 1 or not math.isfinite(acceleration):
+        raise EstimationError(
+            f"no BCa interval: {len(replicates)} usable bootstrap replicates, {below:.0%} of them below the "
+            f"estimate; it needs at least {MIN_REPLICATES} on both sides"
+        )
     alpha = (1 - level) / 2
     lower, upper = bca_quantiles(replicates, estimate, acceleration, np.array([alpha, 1 - alpha]))
     return Interval(level, float(lower), float(upper), "bca")

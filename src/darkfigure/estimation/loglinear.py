@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from darkfigure.errors import ModelNotEstimable
+from darkfigure.errors import EstimationError, ModelNotEstimable
 from darkfigure.estimation._glm import PoissonFit, fit_poisson
 from darkfigure.estimation.existence import (
     check_counts,
@@ -141,6 +141,11 @@ def fit_counts(
     x = reduced_design(model, cells[keep], empty)
     y = counts[keep].astype(np.float64)
     glm = fit_poisson(x, y, start=None if start is None else start[keep])
+    if not glm.converged:
+        raise EstimationError(
+            f"the fit of model {model.name(lists)} did not converge in {glm.iterations} iterations; "
+            "its estimate would not be trustworthy: try a simpler model"
+        )
     names = tuple(n for n, c in zip(model.term_names(lists), model.columns, strict=True) if c not in empty)
     return LoglinearFit(
         model=model,

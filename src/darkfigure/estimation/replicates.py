@@ -34,6 +34,14 @@ def combine_replicates(draws: pd.DataFrame, level: float = 0.95, whole: bool = T
     missing = {"replicate", "n_obs", "N"} - set(draws.columns)
     if missing:
         raise InputError(f"replicate draws need columns replicate, n_obs and N; missing {', '.join(sorted(missing))}")
+    for column in ("n_obs", "N"):
+        values = pd.to_numeric(draws[column], errors="coerce")
+        if values.isna().any():
+            row = int(values.isna().to_numpy().argmax()) + 2
+            raise InputError(f"expected a number; got {draws[column].iloc[row - 2]!r}", row=row, column=column)
+    draws = draws.assign(n_obs=pd.to_numeric(draws["n_obs"]), N=pd.to_numeric(draws["N"]))
+    if (draws.groupby("replicate")["n_obs"].nunique() > 1).any():
+        raise InputError("n_obs must be the same in every row of a replicate (it is the replicate's observed count)")
     groups = [g for _, g in draws.groupby("replicate", sort=True)]
     if len(groups) < 2:
         raise InputError(f"combining needs at least 2 replicates; got {len(groups)}")

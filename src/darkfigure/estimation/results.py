@@ -41,6 +41,12 @@ class Estimate:
     warnings: tuple[str, ...] = ()
     diagnostics: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
+    def __post_init__(self) -> None:
+        if self.replicates is not None:
+            frozen = np.array(self.replicates, dtype=float)
+            frozen.setflags(write=False)
+            object.__setattr__(self, "replicates", frozen)
+
     @property
     def dark_figure(self) -> float:
         """Estimated number of cases on no list."""
@@ -140,16 +146,30 @@ def _num(value: float | None) -> float | None:
     return float(value)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (np.integer,)):
+def json_ready(value: Any) -> Any:
+    """Plain JSON types all the way down; NaN and infinities become None (strict JSON has neither).
+
+    >>> json_ready({"a": np.float64("nan"), "b": [np.int64(2), float("inf")], "c": np.array([1.5])})
+    {'a': None, 'b': [2, None], 'c': [1.5]}
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, (float, np.floating)):
         return _num(float(value))
+    if isinstance(value, np.ndarray):
+        return [json_ready(v) for v in value.tolist()]
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if value is pd.NA or value is pd.NaT:
+        return None
     return value
+
+
+_jsonable = json_ready
 
 
 def _records(table: pd.DataFrame | None) -> list[dict[str, Any]] | None:

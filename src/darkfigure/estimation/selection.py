@@ -124,13 +124,12 @@ class ModelSelection:
         nboot = check_int("ModelSelection", "nboot", self.nboot)
         level = check_level("ModelSelection", self.level)
         chosen = select_model(histories, criterion=self.criterion, max_order=max_order)
-        cells, lists = histories.cells, histories.lists
+        lists = histories.lists
 
         def estimator(counts: np.ndarray) -> float:
             replicate = CaptureHistories(lists, np.concatenate([[0], counts]).astype(np.int64))
             return select_model(replicate, criterion=self.criterion, max_order=max_order).best.estimate
 
-        del cells
         result = _with_bootstrap(
             self.criterion, histories, chosen.best, estimator, nboot, level, make_rng(self.seed), self.progress,
             table=chosen.table, diagnostics={"search": chosen.search, "models_compared": len(chosen.table)},

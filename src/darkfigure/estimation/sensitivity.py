@@ -60,7 +60,7 @@ def _row(
     model: str | None,
     level: float,
 ) -> dict[str, object]:
-    from darkfigure.estimation.api import estimate
+    from darkfigure.estimation.api import BOOTSTRAP_METHODS, estimate
 
     row: dict[str, object] = {"variant": label, "lists": None, "n_observed": None, "estimate": None,
                               "lower": None, "upper": None, "interval": None, "model": None, "note": note}
@@ -68,7 +68,8 @@ def _row(
         return row
     row.update(lists=len(h.lists), n_observed=h.n_observed)
     try:
-        est = estimate(h, method, model=_model_for(model, full, h), nboot=0, level=level)
+        quick = {"nboot": 0} if method in BOOTSTRAP_METHODS else {}
+        est = estimate(h, method, model=_model_for(model, full, h), level=level, **quick)
     except DarkfigureError as exc:
         row["note"] = str(exc)
         return row

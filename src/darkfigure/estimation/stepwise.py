@@ -93,7 +93,7 @@ def _require_estimable_start(state: _State) -> None:
     verdict = check_counts(state.y, state.cells, state.model)
     if not verdict.ok:
         raise ModelNotEstimable(
-            f"stepwise selection cannot start: for the main-effects model {verdict.message}. "
+            f"stepwise selection cannot start: for the main-effects model {verdict.message.split('. ')[0]}. "
             "This happens when lists barely overlap (no case on two lists tells how much each misses)",
             code=verdict.code,
         )
@@ -129,8 +129,18 @@ class _State:
         y = self.y[self.kept]
         start = self.fitted[self.kept] if self.fitted.any() else y + 0.1
         candidates = np.ascontiguousarray(self.on_both[self.kept][:, ~self.included])
-        result = fit_and_screen(x, y, np.log(start), y > 0, candidates, TOLERANCE, MAX_ITERATIONS)
+        try:
+            result = fit_and_screen(x, y, np.log(start), y > 0, candidates, TOLERANCE, MAX_ITERATIONS)
+        except (np.linalg.LinAlgError, ZeroDivisionError):
+            raise EstimationError(
+                f"the fit of model {self.model} broke down (singular design): the lists overlap too little "
+                "for stepwise selection"
+            ) from None
         self.intercept, self.intercept_variance, mu, self.converged, self.full_rank, outside = result
+        if not self.converged:
+            raise EstimationError(
+                f"the fit of model {self.model} did not converge; the table may be too sparse for stepwise selection"
+            )
         self.fitted = np.zeros(len(self.cells))
         self.fitted[self.kept] = mu
         self.estimable = self._estimable(outside)

@@ -64,7 +64,9 @@ class StrataEstimate:
         return row
 
     def to_dict(self) -> dict[str, Any]:
-        return {"strata": self.to_frame().to_dict(orient="records"), "total": self.total.to_dict()}
+        frame = self.to_frame().astype(object)
+        records = frame.where(frame.notna(), None).to_dict(orient="records")
+        return {"strata": records, "total": self.total.to_dict()}
 
     def summary(self) -> str:
         return self.to_frame().to_string(index=False, float_format=lambda v: f"{v:,.1f}")
@@ -126,7 +128,8 @@ def estimate_strata(
             results = list(pool.map(_estimate_one, jobs))
     else:
         results = [_estimate_one(job) for job in jobs]
-    return StrataEstimate(tuple(columns), tuple(results), combine_strata(results))
+    level = float(settings.get("level") or 0.95)
+    return StrataEstimate(tuple(columns), tuple(results), combine_strata(results, level=level))
 
 
 def _estimate_one(job: tuple[tuple[Any, ...], CaptureHistories, str, dict[str, Any], Path | None]) -> StratumResult:
@@ -161,8 +164,17 @@ def _stratum_settings(settings: dict[str, Any], key: tuple[Any, ...]) -> dict[st
 def _cache_path(cache_dir: Path | None, h: CaptureHistories, method: str, settings: dict[str, Any]) -> Path | None:
     if cache_dir is None or settings.get("seed") is None:
         return None  # unseeded runs are not reproducible, so not cached
-    blob = repr((h.lists, h.counts.tolist(), method, sorted(settings.items()))).encode()
+    blob = repr((_package_version(), h.lists, h.counts.tolist(), method, sorted(settings.items()))).encode()
     return Path(cache_dir) / f"{hashlib.sha256(blob).hexdigest()}.pickle"
+
+
+def _package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("darkfigure")
+    except PackageNotFoundError:  # running from a source tree
+        return "unknown"
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -176,18 +188,19 @@ def combine_strata(results: Sequence[StratumResult], level: float = 0.95) -> Est
     """The total over strata: draws (or bootstrap replicates) summed position by position."""
     done = [r.estimate for r in results if r.estimate is not None]
     skipped = [r for r in results if r.estimate is None]
+    unseen = sum(r.n_observed for r in skipped)  # counted as observed only: no dark figure estimated
     warnings = []
     if skipped:
-        unseen = sum(r.n_observed for r in skipped)
         warnings.append(
-            f"{len(skipped)} stratum/strata not estimable ({unseen} observed cases); the total leaves them out"
+            f"{len(skipped)} stratum/strata not estimable: their {unseen} observed cases are added to the "
+            "total without any dark figure, so the total is too low by that much at least"
         )
-    point = float(sum(e.estimate for e in done))
+    point = float(sum(e.estimate for e in done)) + unseen
     intervals: tuple[Interval, ...] = ()
     draws = [e.replicates for e in done]
     if done and all(d is not None and len(d) > 1 for d in draws):
         length = min(len(d) for d in draws)  # type: ignore[arg-type]
-        total = np.sum([np.asarray(d)[:length] for d in draws], axis=0)
+        total = np.sum([np.asarray(d)[:length] for d in draws], axis=0) + unseen
         lo, mid, hi = np.quantile(total, [(1 - level) / 2, 0.5, (1 + level) / 2])
         bayesian = all(e.interval is not None and e.interval.kind == "posterior" for e in done)
         point = float(mid) if bayesian else point
@@ -195,7 +208,7 @@ def combine_strata(results: Sequence[StratumResult], level: float = 0.95) -> Est
     elif done:
         warnings.append("no draws or bootstrap replicates in some strata: the total has no interval (set nboot > 0)")
     return Estimate(
-        method="strata", lists=(), n_observed=sum(e.n_observed for e in done), estimate=point,
+        method="strata", lists=(), n_observed=sum(e.n_observed for e in done) + unseen, estimate=point,
         model=f"sum over {len(done)} strata", intervals=intervals, warnings=tuple(warnings),
         replicates=None, diagnostics={"strata": len(results), "estimated": len(done)},
     )
