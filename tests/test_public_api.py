@@ -4,7 +4,7 @@ import importlib
 
 import pytest
 
-PUBLIC = ["darkfigure", "darkfigure.estimation", "darkfigure.report", "darkfigure.simulate"]
+PUBLIC = ["darkfigure", "darkfigure.estimation", "darkfigure.linkage", "darkfigure.report", "darkfigure.simulate"]
 
 
 @pytest.mark.parametrize("name", PUBLIC)

@@ -131,6 +131,21 @@ def simulate(
 
 
 @app.command()
+def link(
+    mapping: Annotated[Path, typer.Argument(help="TOML naming each list's file and its identity columns.")],
+    out: Annotated[Path, typer.Option(help="Folder for links.csv (entity id per record) and pairs.csv.")],
+    threshold: Annotated[float, typer.Option(help="Match probability at which records become one entity.")] = 0.8,
+    seed: Annotated[int, typer.Option(help=_help("seed"))] = 0,
+) -> None:
+    """Deduplicate and link organisations' lists (Splink on DuckDB); entity ids at several thresholds."""
+    from darkfigure.linkage.cli_commands import link_command
+
+    with _user_errors():
+        summary = link_command(mapping, out, threshold, seed)
+    typer.echo(summary)
+
+
+@app.command()
 def sensitivity(
     table: TableArg,
     merge: Annotated[
