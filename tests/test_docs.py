@@ -28,9 +28,13 @@ def test_readme_quick_start_commands_are_real():
 
 
 def test_readme_names_every_cli_option():
-    help_text = subprocess.run(
-        [sys.executable, "-m", "darkfigure.cli", "estimate", "--help"], capture_output=True, text=True
-    ).stdout
-    for option in re.findall(r"(--[a-z][a-z-]+)", README.split("## The command line")[1].split("##")[0]):
-        if option not in ("--merge",):
-            assert option in help_text, option
+    commands = ("estimate", "sensitivity", "combine", "simulate", "link", "run", "demo")
+    help_text = "".join(
+        subprocess.run([sys.executable, "-m", "darkfigure.cli", c, "--help"], capture_output=True, text=True).stdout
+        for c in commands
+    )
+    section = README.split("## The command line")[1].split("\n## ")[0]
+    for command in re.findall(r"^darkfigure ([a-z]+)", section, re.M):
+        assert command in commands, command
+    for option in re.findall(r"(--[a-z][a-z-]+)", section):
+        assert option in help_text, option

@@ -4,7 +4,14 @@ import importlib
 
 import pytest
 
-PUBLIC = ["darkfigure", "darkfigure.estimation", "darkfigure.linkage", "darkfigure.report", "darkfigure.simulate"]
+PUBLIC = [
+    "darkfigure",
+    "darkfigure.estimation",
+    "darkfigure.linkage",
+    "darkfigure.pipeline",
+    "darkfigure.report",
+    "darkfigure.simulate",
+]
 
 
 @pytest.mark.parametrize("name", PUBLIC)

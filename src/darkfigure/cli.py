@@ -146,6 +146,35 @@ def link(
 
 
 @app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="Run config (TOML): mapping, linkage, estimation, output.")],
+    out: Annotated[Path | None, typer.Option(help="Report folder (overrides the config's output).")] = None,
+    force: Annotated[bool, typer.Option(help="Replace an earlier run's report folder.")] = False,
+) -> None:
+    """Lists -> linkage -> capture histories -> estimates -> a report folder, in one run."""
+    from darkfigure.pipeline import run_command
+
+    with _user_errors():
+        summary = run_command(config, out, force)
+    typer.echo(summary)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the simulated data, the config and the report.")],
+    seed: Annotated[int, typer.Option(help=_help("seed"))] = 1,
+    preset: Annotated[str, typer.Option(help="Scenario preset: nk-women-china or generic.")] = "nk-women-china",
+    force: Annotated[bool, typer.Option(help="Replace an earlier demo in OUT.")] = False,
+) -> None:
+    """Simulate a coalition with known truth, then run the whole pipeline on it."""
+    from darkfigure.pipeline import demo_command
+
+    with _user_errors():
+        summary = demo_command(out, seed, preset, force)
+    typer.echo(summary)
+
+
+@app.command()
 def sensitivity(
     table: TableArg,
     merge: Annotated[

@@ -1,0 +1,84 @@
+"""Stratum values from the lists, through the linkage mapping.
+
+The mapping file is the one ``darkfigure link`` reads (:func:`darkfigure.linkage.read_mapping`), in
+either layout: the flat one, or the one ``darkfigure simulate`` writes with a ``fields`` table and,
+per coded field, a ``codes`` table from the values in the file to canonical values::
+
+    [lists.police]
+    file = "police.csv"
+    [lists.police.fields]
+    family_name = "SURNAME"
+    place_of_exploitation = "PROVINCE"
+    [lists.police.codes.place_of_exploitation]
+    "黑龙江省" = "Heilongjiang"
+
+Any mapped field (identity or extra) can define strata; ``<x>_year`` is read from ``<x>_date`` when
+only the date is mapped. A stratum value is canonicalised through the list's ``codes``.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import pandas as pd
+
+from darkfigure.errors import InputError
+from darkfigure.linkage import ColumnMapping, ListMapping
+
+_YEAR = r"((?:18|19|20)\d\d)"
+
+
+def mapped_fields(entry: ListMapping) -> dict[str, str]:
+    """Every field one list maps (identity and extra fields) and its column.
+
+    >>> m = ColumnMapping.from_dict({"A": {"given_name": "g", "extra": {"event_date": "seen"}}})
+    >>> mapped_fields(m.lists["A"])
+    {'given_name': 'g', 'event_date': 'seen'}
+    """
+    return {**entry.columns, **entry.extras}
+
+
+def stratum_fields(mapping: ColumnMapping) -> set[str]:
+    """Fields a stratum can name: every mapped field, and ``<x>_year`` for each ``<x>_date``.
+
+    >>> sorted(stratum_fields(ColumnMapping.from_dict({"A": {"given_name": "g", "extra": {"event_date": "d"}}})))
+    ['event_date', 'event_year', 'given_name']
+    """
+    names = {f for entry in mapping.lists.values() for f in mapped_fields(entry)}
+    return names | {f[:-5] + "_year" for f in names if f.endswith("_date")}
+
+
+def stratum_values(frame: pd.DataFrame, entry: ListMapping, field: str) -> pd.Series:
+    """One list's values of a stratum field, one per record, canonicalised through the list's codes
+    (missing values are ``<NA>``; a list that does not map the field has them all missing).
+
+    >>> m = ColumnMapping.from_dict({"A": {"given_name": "g", "extra": {"exploitation_form": "form"}}})
+    >>> entry = ListMapping("A", {"given_name": "g"}, {"exploitation_form": "form"},
+    ...                     codes={"exploitation_form": {"fm": "ForcedMarriage"}})
+    >>> frame = pd.DataFrame({"g": ["a", "b", "c"], "form": ["fm", None, "other"]})
+    >>> stratum_values(frame, entry, "exploitation_form").tolist()
+    ['ForcedMarriage', <NA>, 'other']
+    """
+    fields = mapped_fields(entry)
+    if field not in fields and field.endswith("_year") and field[:-5] + "_date" in fields:
+        dates = _column(frame, entry, field[:-5] + "_date")
+        return dates.str.extract(_YEAR, expand=False).astype("string")
+    if field not in fields:
+        return pd.Series(pd.NA, index=frame.index, dtype="string")
+    values = _column(frame, entry, field).str.strip()
+    values = values.mask(values == "")
+    codes = entry.codes.get(field, {})
+    return values.map(lambda v: codes.get(v, v) if isinstance(v, str) else v).astype("string")
+
+
+def _column(frame: pd.DataFrame, entry: ListMapping, field: str) -> pd.Series:
+    column = mapped_fields(entry)[field]
+    if column not in frame.columns:
+        close = difflib.get_close_matches(column, [str(c) for c in frame.columns], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise InputError(
+            f"list {entry.name!r}: field {field!r} is mapped to column {column!r}, which the list does not have"
+            f"{hint}; columns found: {', '.join(map(str, frame.columns))}. Fix the mapping or the file",
+            source=entry.where, column=column,
+        )
+    return frame[column].astype("string")

@@ -1,0 +1,85 @@
+"""The report folder, written all or nothing.
+
+Everything goes into a temporary folder beside the output folder, which is renamed into place only
+when every file is written; a failure at any stage leaves the output folder as it was. A folder that
+is not empty is replaced only when forced, and only when it holds an earlier run's files and nothing
+else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from darkfigure.errors import InputError
+
+OUTPUT_FILES = ("report.html", "estimates.json", "links.csv", "histories.csv", "entities.csv")
+DEMO_ENTRIES = ("data", "run.toml")
+
+
+def check_target(folder: Path, force: bool) -> None:
+    """Refuse a file, and a non-empty folder unless ``force`` and it holds only an earlier run.
+
+    >>> check_target(Path(tempfile.mkdtemp()) / "new", force=False)  # a new folder is fine
+    """
+    if folder.exists() and not folder.is_dir():
+        raise InputError("the output must be a folder, but a file of that name exists; choose another name",
+                         source=str(folder))
+    entries = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    if not entries:
+        return
+    if not force:
+        raise InputError("the output folder is not empty; choose a new folder, or replace an earlier run with "
+                         "--force", source=str(folder))
+    foreign = [e for e in entries if e not in (*OUTPUT_FILES, *DEMO_ENTRIES)]
+    if foreign or "estimates.json" not in entries:
+        what = f"it has {foreign[0]!r}" if foreign else "it has no estimates.json"
+        raise InputError(f"will not replace a folder that does not hold an earlier darkfigure run ({what}); "
+                         "choose a new folder", source=str(folder))
+
+
+@contextlib.contextmanager
+def staged(folder: Path, force: bool) -> Iterator[Path]:
+    """A temporary folder beside ``folder`` to write into; it takes ``folder``'s place when the
+    block ends without error, and is removed either way.
+
+    >>> target = Path(tempfile.mkdtemp()) / "out"
+    >>> with staged(target, force=False) as staging:
+    ...     _ = (staging / "estimates.json").write_text("{}")
+    >>> [p.name for p in target.iterdir()]
+    ['estimates.json']
+    """
+    folder = Path(folder)
+    check_target(folder, force)
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
+    except OSError as err:
+        raise InputError(f"cannot create the output folder ({err.strerror})", source=str(folder)) from None
+    try:
+        yield staging
+        staging.chmod(0o755)
+        check_target(folder, force)  # something may have appeared there meanwhile
+        _swap_in(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _swap_in(staging: Path, folder: Path) -> None:
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+    if not folder.exists():
+        os.replace(staging, folder)
+        return
+    retired = staging.with_name(staging.name + ".old")
+    os.replace(folder, retired)
+    try:
+        os.replace(staging, folder)
+    except OSError:
+        os.replace(retired, folder)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
