@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +26,7 @@ import splink.comparison_level_library as cll
 from splink import Linker, SettingsCreator, block_on
 from splink.comparison_library import CustomComparison
 
+from darkfigure._timing import StageClock
 from darkfigure.errors import InputError, LinkageError
 from darkfigure.linkage.cluster import LinkageResult, cluster_at_thresholds
 from darkfigure.linkage.fields import ColumnMapping, identity_frame
@@ -72,7 +72,7 @@ def link(
     """
     mapping = mapping if isinstance(mapping, ColumnMapping) else ColumnMapping.from_dict(mapping)
     cut_offs, chosen = _thresholds(thresholds, threshold)
-    clock = _Clock()
+    clock = StageClock()
     frame = identity_frame(lists, mapping)
     clock.lap("prepare")
     scored = _score_pairs(frame, _link_type(len(lists), deduplicate), min(cut_offs), seed, db_api, clock)
@@ -88,18 +88,6 @@ def link(
         timings=clock.laps,
     )
 
-
-class _Clock:
-    """Seconds spent in each stage, for benchmarks and the report."""
-
-    def __init__(self) -> None:
-        self.laps: dict[str, float] = {}
-        self._last = time.perf_counter()
-
-    def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.laps[stage] = self.laps.get(stage, 0.0) + now - self._last
-        self._last = now
 
 
 @dataclass(frozen=True)
@@ -125,7 +113,9 @@ def _link_type(n_lists: int, deduplicate: bool) -> str:
     return "link_and_dedupe" if deduplicate else "link_only"
 
 
-def _score_pairs(frame: pd.DataFrame, link_type: str, floor: float, seed: int, db_api: Any, clock: _Clock) -> _Scored:
+def _score_pairs(
+    frame: pd.DataFrame, link_type: str, floor: float, seed: int, db_api: Any, clock: StageClock
+) -> _Scored:
     present = _present_columns(frame)
     rules = prediction_rules(frame, present, link_type)
     settings = SettingsCreator(

@@ -9,12 +9,12 @@ else.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from darkfigure._atomic import swap_in_folder
 from darkfigure.errors import InputError
 
 OUTPUT_FILES = ("report.html", "estimates.json", "links.csv", "histories.csv", "entities.csv")
@@ -64,22 +64,7 @@ def staged(folder: Path, force: bool) -> Iterator[Path]:
         yield staging
         staging.chmod(0o755)
         check_target(folder, force)  # something may have appeared there meanwhile
-        _swap_in(staging, folder)
+        swap_in_folder(staging, folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
-
-def _swap_in(staging: Path, folder: Path) -> None:
-    if folder.is_dir() and not any(folder.iterdir()):
-        folder.rmdir()
-    if not folder.exists():
-        os.replace(staging, folder)
-        return
-    retired = staging.with_name(staging.name + ".old")
-    os.replace(folder, retired)
-    try:
-        os.replace(staging, folder)
-    except OSError:
-        os.replace(retired, folder)
-        raise
-    shutil.rmtree(retired, ignore_errors=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from darkfigure._timing import StageClock
 from darkfigure.errors import InputError
 from darkfigure.estimation import Estimate, StrataEstimate
 from darkfigure.histories import CaptureHistories
@@ -88,7 +88,7 @@ class RunResult:
 def analyse(config: RunConfig, **details: Any) -> RunResult:
     """Read, link, estimate: a :class:`RunResult`, nothing written. ``details`` go into the result
     (``extra_settings``, ``linkage_quality``)."""
-    clock = _Clock()
+    clock = StageClock()
     inputs = stages.read_inputs(config)
     clock.lap("read")
     linkage = stages.link_records(config, inputs)
@@ -201,14 +201,3 @@ def _clean(value: Any) -> Any:
         return None
     return value
 
-
-class _Clock:
-    def __init__(self) -> None:
-        self.laps: dict[str, float] = {}
-        self._last = time.perf_counter()
-
-    def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.laps[stage] = round(now - self._last, 3)
-        self._last = now
-        logger.info("%s done in %.1f s", stage, self.laps[stage])

@@ -14,7 +14,6 @@ missing values, the same person twice). :meth:`Coalition.write` puts it all in o
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from darkfigure._atomic import swap_in_folder
 from darkfigure.errors import InputError
 from darkfigure.simulate import identities as ids
 from darkfigure.simulate.population import draw_captures, draw_population
@@ -146,7 +146,7 @@ class Coalition:
         try:
             self._write_files(staging)
             staging.chmod(0o755)
-            _swap_in(staging, folder)
+            swap_in_folder(staging, folder)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return folder
@@ -345,17 +345,3 @@ def _check_target(folder: Path, overwrite: bool) -> None:
             source=str(folder),
         )
 
-
-def _swap_in(staging: Path, folder: Path) -> None:
-    """Put the finished folder in place of ``folder`` (which may hold an earlier simulation)."""
-    if not folder.exists():
-        os.replace(staging, folder)
-        return
-    retired = staging.with_name(staging.name + ".old")
-    os.replace(folder, retired)
-    try:
-        os.replace(staging, folder)
-    except OSError:
-        os.replace(retired, folder)
-        raise
-    shutil.rmtree(retired, ignore_errors=True)
