@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+
+from darkfigure.errors import InputError
 
 
 def swap_in_folder(staging: Path, folder: Path) -> None:
@@ -23,3 +26,23 @@ def swap_in_folder(staging: Path, folder: Path) -> None:
         os.replace(retired, folder)
         raise
     shutil.rmtree(retired, ignore_errors=True)
+
+
+def check_output_folder(
+    folder: Path, replace: bool, earlier_output: Callable[[list[str]], str | None], what: str
+) -> None:
+    """Refuse a file, and a non-empty folder unless ``replace`` and it holds only an earlier ``what``;
+    ``earlier_output(entries)`` says why a folder is not one (None when it is)."""
+    if folder.exists() and not folder.is_dir():
+        raise InputError("the output must be a folder, but a file of that name exists; choose another name",
+                         source=str(folder))
+    entries = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    if not entries:
+        return
+    if not replace:
+        raise InputError(f"the output folder is not empty; choose a new folder, or replace an earlier {what} "
+                         "with --force", source=str(folder))
+    reason = earlier_output(entries)
+    if reason:
+        raise InputError(f"will not replace a folder that does not hold an earlier {what} ({reason}); "
+                         "choose a new folder", source=str(folder))

@@ -275,7 +275,7 @@ def _check_lists_match(lists: Mapping[str, pd.DataFrame], mapping: ColumnMapping
 def _list_identity(name: str, frame: pd.DataFrame, entry: ListMapping, extras: tuple[str, ...]) -> pd.DataFrame:
     if len(frame) == 0:
         raise InputError(f"list {name!r} is empty: it has no records; remove it or fill it", source=entry.where)
-    cols = {f: _recode(_column(frame, entry, f, c), entry.codes.get(f)) for f, c in entry.columns.items()}
+    cols = {f: _recode(mapped_column(frame, entry, f, c), entry.codes.get(f)) for f, c in entry.columns.items()}
     family, given, family_hangul, given_hangul = _names(cols)
     iso, year, month, day = _birth(cols, entry.date_format)
     out = pd.DataFrame({"list": name, "record_id": _record_ids(frame, entry)})
@@ -290,13 +290,14 @@ def _list_identity(name: str, frame: pd.DataFrame, entry: ListMapping, extras: t
     out["place_key"] = _keys(_text(cols.get("place_of_origin"), len(frame)), names.place_key)
     for extra in extras:
         column = entry.extras.get(extra)
-        values = _column(frame, entry, f"extra {extra}", column) if column is not None else None
+        values = mapped_column(frame, entry, f"extra {extra}", column) if column is not None else None
         values = _recode(values, entry.codes.get(extra)) if values is not None else None
         out[f"x_{_identifier(extra)}"] = _nullify(_text(values, len(frame)).str.casefold())
     return out
 
 
-def _column(frame: pd.DataFrame, entry: ListMapping, what: str, column: str) -> pd.Series:
+def mapped_column(frame: pd.DataFrame, entry: ListMapping, what: str, column: str) -> pd.Series:
+    """The column a field is mapped to; a clear error naming the list, field and column if it is missing."""
     if column not in frame.columns:
         close = difflib.get_close_matches(column, [str(c) for c in frame.columns], n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -312,7 +313,7 @@ def _column(frame: pd.DataFrame, entry: ListMapping, what: str, column: str) -> 
 def _record_ids(frame: pd.DataFrame, entry: ListMapping) -> pd.Series:
     if entry.record_id is None:
         return pd.Series(np.arange(1, len(frame) + 1).astype(str), dtype=object)
-    ids = _column(frame, entry, "record_id", entry.record_id).astype(object)
+    ids = mapped_column(frame, entry, "record_id", entry.record_id).astype(object)
     bad = ids.isna() | ids.duplicated()
     if bad.any():
         row = int(np.argmax(bad.to_numpy()))

@@ -18,12 +18,10 @@ only the date is mapped. A stratum value is canonicalised through the list's ``c
 
 from __future__ import annotations
 
-import difflib
-
 import pandas as pd
 
-from darkfigure.errors import InputError
 from darkfigure.linkage import ColumnMapping, ListMapping
+from darkfigure.linkage.fields import mapped_column
 
 _YEAR = r"((?:18|19|20)\d\d)"
 
@@ -72,13 +70,4 @@ def stratum_values(frame: pd.DataFrame, entry: ListMapping, field: str) -> pd.Se
 
 
 def _column(frame: pd.DataFrame, entry: ListMapping, field: str) -> pd.Series:
-    column = mapped_fields(entry)[field]
-    if column not in frame.columns:
-        close = difflib.get_close_matches(column, [str(c) for c in frame.columns], n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise InputError(
-            f"list {entry.name!r}: field {field!r} is mapped to column {column!r}, which the list does not have"
-            f"{hint}; columns found: {', '.join(map(str, frame.columns))}. Fix the mapping or the file",
-            source=entry.where, column=column,
-        )
-    return frame[column].astype("string")
+    return mapped_column(frame, entry, field, mapped_fields(entry)[field]).astype("string")

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from darkfigure._atomic import swap_in_folder
+from darkfigure._atomic import check_output_folder, swap_in_folder
 from darkfigure.errors import InputError
 
 OUTPUT_FILES = ("report.html", "estimates.json", "links.csv", "histories.csv", "entities.csv")
@@ -26,20 +26,14 @@ def check_target(folder: Path, force: bool) -> None:
 
     >>> check_target(Path(tempfile.mkdtemp()) / "new", force=False)  # a new folder is fine
     """
-    if folder.exists() and not folder.is_dir():
-        raise InputError("the output must be a folder, but a file of that name exists; choose another name",
-                         source=str(folder))
-    entries = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
-    if not entries:
-        return
-    if not force:
-        raise InputError("the output folder is not empty; choose a new folder, or replace an earlier run with "
-                         "--force", source=str(folder))
+    check_output_folder(folder, force, _not_a_run, "darkfigure run")
+
+
+def _not_a_run(entries: list[str]) -> str | None:
     foreign = [e for e in entries if e not in (*OUTPUT_FILES, *DEMO_ENTRIES)]
-    if foreign or "estimates.json" not in entries:
-        what = f"it has {foreign[0]!r}" if foreign else "it has no estimates.json"
-        raise InputError(f"will not replace a folder that does not hold an earlier darkfigure run ({what}); "
-                         "choose a new folder", source=str(folder))
+    if foreign:
+        return f"it has {foreign[0]!r}"
+    return None if "estimates.json" in entries else "it has no estimates.json"
 
 
 @contextlib.contextmanager

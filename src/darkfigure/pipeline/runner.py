@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from darkfigure._timing import StageClock
 from darkfigure.errors import InputError
 from darkfigure.estimation import Estimate, StrataEstimate
+from darkfigure.estimation.results import json_ready
 from darkfigure.histories import CaptureHistories
 from darkfigure.linkage import LinkageResult
 from darkfigure.pipeline import stages
@@ -139,7 +138,7 @@ def write_run(result: RunResult, folder: Path) -> None:
                                                               lineterminator="\n")
     result.entities.to_csv(folder / "entities.csv", index=False, lineterminator="\n")
     data = report_data(result)
-    (folder / "estimates.json").write_text(json.dumps(_clean(estimates_json(result, data)), indent=2,
+    (folder / "estimates.json").write_text(json.dumps(json_ready(estimates_json(result, data)), indent=2,
                                                       ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
     render_report(data, folder / "report.html")
 
@@ -185,19 +184,4 @@ def estimates_json(result: RunResult, data: ReportData) -> dict[str, Any]:
         "timings_s": dict(result.timings),
         "warnings": list(result.warnings),
     }
-
-
-def _clean(value: Any) -> Any:
-    """JSON-ready: NaN and missing become null, numpy numbers plain numbers."""
-    if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return value
 

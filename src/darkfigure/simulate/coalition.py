@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from darkfigure._atomic import swap_in_folder
+from darkfigure._atomic import check_output_folder, swap_in_folder
 from darkfigure.errors import InputError
 from darkfigure.simulate import identities as ids
 from darkfigure.simulate.population import draw_captures, draw_population
@@ -327,21 +327,13 @@ def _list_mapping(organisation: Organisation, scenario: Scenario) -> dict[str, A
 
 
 def _check_target(folder: Path, overwrite: bool) -> None:
-    if folder.exists() and not folder.is_dir():
-        raise InputError("the output must be a folder, but a file of that name exists; choose another name",
-                         source=str(folder))
-    entries = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
-    if not entries:
-        return
-    if not overwrite:
-        raise InputError("the output folder is not empty; choose a new folder, or replace it with --force",
-                         source=str(folder))
+    check_output_folder(folder, overwrite, _not_a_simulation, "simulation")
+
+
+def _not_a_simulation(entries: list[str]) -> str | None:
     ours = set(TRUTH_FILES) | {p for p in entries if p.endswith(".csv")}
     foreign = [p for p in entries if p not in ours]
-    if foreign or "truth_summary.json" not in entries:
-        raise InputError(
-            f"will not replace a folder that does not hold an earlier simulation (it has {(foreign or entries)[0]!r}"
-            f"{' and no truth_summary.json' if 'truth_summary.json' not in entries else ''}); choose a new folder",
-            source=str(folder),
-        )
+    if foreign:
+        return f"it has {foreign[0]!r}"
+    return None if "truth_summary.json" in entries else "it has no truth_summary.json"
 
