@@ -6,6 +6,7 @@ import pytest
 
 PUBLIC = [
     "darkfigure",
+    "darkfigure.casestore",
     "darkfigure.estimation",
     "darkfigure.linkage",
     "darkfigure.pipeline",

@@ -5,6 +5,7 @@ Errors a user can cause are printed as one line on standard error with exit code
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -222,6 +223,19 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
             bar.update(task["id"], completed=done)
 
         yield report
+
+
+# Commands that live with their capability: each module's ``register(app, user_errors)`` adds them.
+# The modules import only typer at load time, so ``darkfigure --help`` stays fast.
+_COMMAND_MODULES = ("darkfigure.casestore.cli",)
+
+
+def _register_commands() -> None:
+    for name in _COMMAND_MODULES:
+        importlib.import_module(name).register(app, _user_errors)
+
+
+_register_commands()
 
 
 def main() -> None:

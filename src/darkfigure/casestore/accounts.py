@@ -1,0 +1,196 @@
+"""Organisations, users and roles: argon2id passwords, administrators managing their own organisation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import insert, select, true, update
+
+from darkfigure.casestore import audit
+from darkfigure.casestore.models import organisations, users
+from darkfigure.casestore.types import ROLES, Actor, Organisation
+from darkfigure.errors import AccessDenied, InputError
+
+
+class Accounts:
+    """The organisation and user methods of :class:`darkfigure.casestore.service.CaseStore`."""
+
+    engine: Any
+    ring: Any
+    hasher: Any
+    _dummy_hash: str | None
+
+    # -- organisations and users -------------------------------------------------------------------
+    def create_organisation(self, name: str, type: str | None = None) -> Organisation:
+        """Add an organisation (``type`` from the HTCDS ``org_Type`` pick-list); names are unique."""
+        from darkfigure.casestore.fields import check_choice
+
+        name = (name or "").strip()
+        if not name or len(name) > 200:
+            raise InputError("an organisation needs a name of 1 to 200 characters", column="org_Name")
+        kind = check_choice("org_Type", type, "org_Type") if type else None
+        with self.engine.begin() as conn:
+            if conn.execute(select(organisations.c.id).where(organisations.c.name == name)).first():
+                raise InputError(f"an organisation named {name!r} exists already; choose another name")
+            new_id = conn.execute(
+                insert(organisations).values(name=name, type=kind, created_at=now())
+            ).inserted_primary_key[0]
+        return Organisation(new_id, name, kind)
+
+    def organisations(self) -> list[Organisation]:
+        """Every organisation, by name."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(organisations).order_by(organisations.c.name)).all()
+        return [Organisation(r.id, r.name, r.type) for r in rows]
+
+    def organisation(self, name_or_id: str | int | Organisation) -> Organisation:
+        """One organisation by name or id (InputError if there is none)."""
+        if isinstance(name_or_id, Organisation):
+            return name_or_id
+        column = organisations.c.id if isinstance(name_or_id, int) else organisations.c.name
+        with self.engine.connect() as conn:
+            row = conn.execute(select(organisations).where(column == name_or_id)).first()
+        if row is None:
+            raise InputError(f"no organisation {name_or_id!r}; create it first (darkfigure cases create-admin --org)")
+        return Organisation(row.id, row.name, row.type)
+
+    def has_users(self) -> bool:
+        """Whether any user exists (the web app offers to create the first administrator when not)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(users.c.id).limit(1)).first() is not None
+
+    def create_user(
+        self, org: Organisation | int | str, username: str, password: str, role: str, *, actor: Actor | None = None
+    ) -> Actor:
+        """Add a user with an argon2id password hash. ``actor`` must be an administrator of ``org``;
+        None is allowed for the command line and for the first user."""
+        org = self.organisation(org)
+        if actor is not None:
+            require(actor, "administrator")
+            same_org(actor, org.id)
+        if role not in ROLES:
+            raise InputError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}", column="role")
+        if not re.fullmatch(r"[\w.@+-]{1,100}", username or ""):
+            raise InputError("a username is 1-100 letters, digits or . @ + - _", column="username")
+        check_password(password)
+        with self.engine.begin() as conn:
+            if conn.execute(select(users.c.id).where(users.c.username == username)).first():
+                raise InputError(f"the username {username!r} is taken; choose another", column="username")
+            values = dict(
+                organisation_id=org.id,
+                username=username,
+                password_hash=self.hasher.hash(password),
+                role=role,
+                active=True,
+                created_at=now(),
+            )
+            new_id = conn.execute(insert(users).values(**values)).inserted_primary_key[0]
+            audit.append(
+                conn,
+                self.ring.audit_key,
+                actor.username if actor else "cli",
+                org.id,
+                "create_user",
+                None,
+                (f"user:{username}", f"role:{role}"),
+            )
+        return Actor(new_id, username, org.id, role)
+
+    def users(self, actor: Actor) -> list[Actor]:
+        """The users of the actor's organisation (administrators only)."""
+        require(actor, "administrator")
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(users)
+                .where(users.c.organisation_id == actor.organisation_id, users.c.active == true())
+                .order_by(users.c.username)
+            ).all()
+        return [Actor(r.id, r.username, r.organisation_id, r.role) for r in rows]
+
+    def set_password(self, actor: Actor, username: str, password: str) -> None:
+        """Change a password: one's own, or (administrator) any user's in the same organisation."""
+        check_password(password)
+        with self.engine.begin() as conn:
+            row = conn.execute(select(users).where(users.c.username == username)).first()
+            if row is None or (
+                username != actor.username
+                and (actor.role != "administrator" or row.organisation_id != actor.organisation_id)
+            ):
+                raise AccessDenied(f"you may not change the password of {username!r}")
+            conn.execute(update(users).where(users.c.id == row.id).values(password_hash=self.hasher.hash(password)))
+            audit.append(
+                conn,
+                self.ring.audit_key,
+                actor.username,
+                actor.organisation_id,
+                "set_password",
+                None,
+                (f"user:{username}",),
+            )
+
+    def authenticate(self, username: str, password: str) -> Actor | None:
+        """The user if the password is right (and the user active), else None; same work either way."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(users).where(users.c.username == username, users.c.active == true())).first()
+        if row is None and self._dummy_hash is None:
+            self._dummy_hash = self.hasher.hash("darkfigure timing equaliser")
+        try:
+            self.hasher.verify(row.password_hash if row else self._dummy_hash, password or "")
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return None
+        if row is None:
+            return None
+        if self.hasher.check_needs_rehash(row.password_hash):
+            with self.engine.begin() as conn:
+                conn.execute(update(users).where(users.c.id == row.id).values(password_hash=self.hasher.hash(password)))
+        return Actor(row.id, row.username, row.organisation_id, row.role)
+
+    def user(self, user_id: int) -> Actor | None:
+        """The active user with this id (e.g. from a session cookie), else None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(users).where(users.c.id == user_id, users.c.active == true())).first()
+        return Actor(row.id, row.username, row.organisation_id, row.role) if row else None
+
+    def deactivate_user(self, actor: Actor, username: str) -> None:
+        """Switch a user off (administrators, own organisation); the record stays for the audit trail."""
+        require(actor, "administrator")
+        with self.engine.begin() as conn:
+            row = conn.execute(select(users).where(users.c.username == username)).first()
+            if row is None or row.organisation_id != actor.organisation_id:
+                raise AccessDenied(f"you may not change the user {username!r}")
+            conn.execute(update(users).where(users.c.id == row.id).values(active=False))
+            audit.append(
+                conn,
+                self.ring.audit_key,
+                actor.username,
+                actor.organisation_id,
+                "deactivate_user",
+                None,
+                (f"user:{username}",),
+            )
+
+    def system_actor(self, org: Organisation | int | str) -> Actor:
+        """An administrator actor named ``cli`` for the command line, acting within ``org``."""
+        return Actor(0, "cli", self.organisation(org).id, "administrator")
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def require(actor: Actor, *roles: str) -> None:
+    if not isinstance(actor, Actor) or actor.role not in roles:
+        raise AccessDenied(f"this needs the role {' or '.join(roles)}")
+
+
+def same_org(actor: Actor, organisation_id: int) -> None:
+    if actor.organisation_id != organisation_id:
+        raise AccessDenied("this record belongs to another organisation")
+
+
+def check_password(password: str) -> None:
+    if not isinstance(password, str) or not 10 <= len(password) <= 1000:
+        raise InputError("a password needs at least 10 characters (a short sentence is good)", column="password")

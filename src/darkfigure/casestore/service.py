@@ -1,0 +1,497 @@
+"""The case store's service API: the one door the command line and the web application go through.
+
+Every method that touches cases takes the :class:`Actor` (the logged-in user) first; the store checks
+role and organisation (:class:`darkfigure.errors.AccessDenied` otherwise), encrypts identifying fields
+before they reach the database, writes the audit log, and enforces consent per purpose.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+from sqlalchemy import Connection, and_, delete, func, insert, select, true, union, update
+
+from darkfigure.casestore import audit, records
+from darkfigure.casestore.accounts import Accounts, now, require, same_org
+from darkfigure.casestore.crypto import KeyRing, blind_index, name_tokens
+from darkfigure.casestore.fields import FIELDS, NAME_FIELDS, OUTGOING_REFERRAL
+from darkfigure.casestore.models import cases, consents, events
+from darkfigure.casestore.models import name_tokens as name_tokens_table
+from darkfigure.casestore.models import perpetrators as perpetrators_table
+from darkfigure.casestore.models import support_plans as support_plans_table
+from darkfigure.casestore.oversight import Oversight
+from darkfigure.casestore.storage import database_url, make_engine, migrate
+from darkfigure.casestore.types import (
+    PURPOSES,
+    ROLES,
+    Actor,
+    CaseInput,
+    CaseView,
+    EventInput,
+    ImportReport,
+    Page,
+    PerpetratorInput,
+    SupportPlanInput,
+)
+from darkfigure.errors import AccessDenied, InputError
+
+_IDENTITY_ROLES = ("administrator", "caseworker")
+_EDIT_ROLES = ("administrator", "caseworker")
+
+
+class CaseStore(Accounts, Oversight):
+    """A case database (SQLite file or PostgreSQL) with its key ring. Build with :func:`open_store`.
+
+    >>> import tempfile, pathlib
+    >>> from darkfigure.casestore.crypto import FAST_TEST_HASHER
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> store = open_store(d / "c.db", KeyRing.generate(), password_hasher=FAST_TEST_HASHER)
+    >>> org = store.create_organisation("Shelter")
+    >>> kim = store.create_user(org, "kim", "correct horse 1", "caseworker")
+    >>> code = store.create_case(kim, CaseInput({"prs_FirstName": "Mina"}, {"statistics": True}))
+    >>> store.get_case(kim, code).fields["prs_FirstName"]
+    'Mina'
+    >>> store.close()
+    """
+
+    def __init__(self, engine, ring: KeyRing, hasher: PasswordHasher) -> None:
+        self.engine = engine
+        self.ring = ring
+        self.hasher = hasher
+        self._dummy_hash: str | None = None  # made on the first unknown user name
+
+    # -- cases ---------------------------------------------------------------------------------------
+    def create_case(self, actor: Actor, data: CaseInput) -> str:
+        """Create a case in the actor's organisation; return its random pseudonymous case code."""
+        require(actor, *_EDIT_ROLES)
+        with self.engine.begin() as conn:
+            code = self._insert_case(conn, actor, data)
+            audit.append(
+                conn,
+                self.ring.audit_key,
+                actor.username,
+                actor.organisation_id,
+                "create",
+                code,
+                records.changed_identifying(data),
+            )
+        return code
+
+    def _insert_case(self, conn: Connection, actor: Actor, data: CaseInput) -> str:
+        checked = self._checked(data)
+        values = self._case_values(actor, data, checked, self._free_code(conn))
+        case_id = conn.execute(insert(cases).values(**values)).inserted_primary_key[0]
+        self._write_tokens(conn, case_id, checked)
+        self._write_consents(conn, actor, case_id, data.consents)
+        self._write_children(conn, case_id, data)
+        return values["code"]
+
+    def _case_values(self, actor: Actor, data: CaseInput, checked: dict[str, Any], code: str) -> dict[str, Any]:
+        """Every column of a new case row (identifying values sealed); checks consent for referral."""
+        checked.setdefault("cas_RegistrationDate", now().date())
+        self._check_referral(checked, data.consents.get("referral"))
+        uid, stamp = records.new_uid(), now()
+        values = dict.fromkeys(c.name for c in cases.columns if c.name != "id")
+        values.update(records.case_columns(self.ring, uid, checked))
+        values.update(
+            uid=uid,
+            code=code,
+            organisation_id=actor.organisation_id,
+            created_at=stamp,
+            updated_at=stamp,
+            created_by=actor.username,
+            **_derived(checked),
+        )
+        values.update({f"consent_{p}": bool(g) for p, g in data.consents.items()})
+        return values
+
+    def _name_tokens(self, names: dict[str, Any]) -> list[str]:
+        return sorted({blind_index(self.ring, t) for n in NAME_FIELDS for t in name_tokens(names.get(n))})
+
+    def _checked(self, data: CaseInput) -> dict[str, Any]:
+        checked, errors = records.check_fields(data.fields)
+        for purpose, given in data.consents.items():
+            if purpose not in PURPOSES or not isinstance(given, bool):
+                errors.append(
+                    InputError(
+                        f"consent is a purpose of {', '.join(PURPOSES)} with True or False", column=f"consent:{purpose}"
+                    )
+                )
+        if errors:
+            raise (
+                errors[0]
+                if len(errors) == 1
+                else InputError("; ".join(f"column {e.column}: {e.message}" for e in errors), column=errors[0].column)
+            )
+        return checked
+
+    def _free_code(self, conn: Connection) -> str:
+        while True:
+            code = records.new_code()
+            if conn.execute(select(cases.c.id).where(cases.c.code == code)).first() is None:
+                return code
+
+    def _write_tokens(self, conn: Connection, case_id: int, names: dict[str, Any]) -> None:
+        tokens = self._name_tokens(names)
+        conn.execute(delete(name_tokens_table).where(name_tokens_table.c.case_id == case_id))
+        if tokens:
+            conn.execute(insert(name_tokens_table), [{"case_id": case_id, "token": t} for t in tokens])
+
+    def _write_consents(self, conn: Connection, actor: Actor, case_id: int, given: dict[str, bool]) -> None:
+        if given:
+            conn.execute(insert(consents), _consent_rows(actor, case_id, given))
+
+    @staticmethod
+    def _check_referral(checked: dict[str, Any], referral: bool | None) -> None:
+        touched = [n for n in OUTGOING_REFERRAL if checked.get(n) is not None]
+        if touched and referral is not True:
+            raise InputError(
+                "an outgoing referral needs the person's consent for referral; record it first", column=touched[0]
+            )
+
+    def _write_children(self, conn: Connection, case_id: int, data: CaseInput) -> None:
+        for table, rows, build in (
+            (events, data.events, records.event_row),
+            (perpetrators_table, data.perpetrators, records.perpetrator_row),
+            (support_plans_table, data.support_plans, records.support_plan_row),
+        ):
+            if rows:
+                conn.execute(insert(table), [build(self.ring, case_id, r) for r in rows])
+
+    def update_case(self, actor: Actor, code: str, data: CaseInput) -> None:
+        """Change the fields present in ``data`` (None clears), record its consents, add its events.
+
+        Identifying fields cannot be changed once consent for case work has been withdrawn."""
+        require(actor, *_EDIT_ROLES)
+        checked = self._checked(data)
+        with self.engine.begin() as conn:
+            row = self._case_row(conn, actor, code)
+            if row.consent_case_work is False and records.changed_identifying(data):
+                raise AccessDenied(
+                    f"case {code}: consent for case work was withdrawn; identifying data stay as they are"
+                )
+            referral = data.consents.get("referral", row.consent_referral)
+            self._check_referral(checked, referral)
+            values = records.case_columns(self.ring, row.uid, checked)
+            if {"prs_Birthdate", "cas_RegistrationDate"} & set(checked):
+                values.update(
+                    _derived(
+                        self._dates(row)
+                        | {k: v for k, v in checked.items() if k in ("prs_Birthdate", "cas_RegistrationDate")}
+                    )
+                )
+            values.update({f"consent_{p}": bool(g) for p, g in data.consents.items()}, updated_at=now())
+            conn.execute(update(cases).where(cases.c.id == row.id).values(**values))
+            if set(NAME_FIELDS) & set(checked):
+                names = records.case_fields(self.ring, row, hide=False) | checked
+                self._write_tokens(conn, row.id, names)
+            self._write_consents(conn, actor, row.id, data.consents)
+            self._write_children(conn, row.id, data)
+            audit.append(
+                conn,
+                self.ring.audit_key,
+                actor.username,
+                actor.organisation_id,
+                "update",
+                code,
+                records.changed_identifying(data) + [f"consent:{p}" for p in data.consents],
+            )
+
+    def _dates(self, row: Any) -> dict[str, Any]:
+        birth = records.unseal(self.ring, "cases", row.uid, "prs_birthdate", row.prs_birthdate, "date")
+        return {"prs_Birthdate": birth, "cas_RegistrationDate": row.cas_registrationdate}
+
+    def _case_row(self, conn: Connection, actor: Actor, code: str) -> Any:
+        row = conn.execute(select(cases).where(cases.c.code == str(code).strip().upper())).first()
+        if row is None:
+            raise InputError(f"no case with code {code!r}; check the code")
+        same_org(actor, row.organisation_id)
+        if actor.role == "analyst" and row.consent_statistics is not True:
+            raise AccessDenied(f"case {code} is not consented for statistics; analysts cannot see it")
+        return row
+
+    def get_case(self, actor: Actor, code: str) -> CaseView:
+        """One case; analysts get identifying fields as ``HIDDEN`` (and caseworkers too once consent for
+        case work was withdrawn); every view that shows identifying fields is audited."""
+        require(actor, *ROLES)
+        with self.engine.begin() as conn:
+            row = self._case_row(conn, actor, code)
+            hide = actor.role not in _IDENTITY_ROLES or (
+                row.consent_case_work is False and actor.role != "administrator"
+            )
+            view = self._view(conn, row, hide)
+            if not hide:
+                shown = [n for n, v in view.fields.items() if FIELDS[n].identifying and v is not None]
+                audit.append(
+                    conn,
+                    self.ring.audit_key,
+                    actor.username,
+                    actor.organisation_id,
+                    "view",
+                    row.code,
+                    shown + (["hte_*"] if view.events else []) + (["per_*"] if view.perpetrators else []),
+                )
+        return view
+
+    def _view(self, conn: Connection, row: Any, hide: bool) -> CaseView:
+        def children(table):
+            return conn.execute(select(table).where(table.c.case_id == row.id).order_by(table.c.id)).all()
+
+        return CaseView(
+            row.code,
+            row.organisation_id,
+            row.created_at,
+            row.updated_at,
+            records.case_fields(self.ring, row, hide),
+            {p: getattr(row, f"consent_{p}") for p in PURPOSES},
+            tuple(records.event_view(self.ring, r, hide) for r in children(events)),
+            tuple(records.perpetrator_view(self.ring, r, hide) for r in children(perpetrators_table)),
+            tuple(records.support_plan_view(self.ring, r, hide) for r in children(support_plans_table)),
+            hide,
+        )
+
+    def list_cases(
+        self, actor: Actor, search: str | None = None, filters: dict | None = None, page: int = 1, per_page: int = 50
+    ) -> Page:
+        """A page of case summaries of the actor's organisation, newest first.
+
+        ``search``: a case code (or its start), or, for administrators and caseworkers, name words
+        matched through the blind index (every word must match a name token exactly, after
+        normalisation). ``filters``: ``status``, ``gender``, ``type_of_exploitation``, ``year``,
+        ``consent`` (a purpose that must be given). Analysts see only cases consented for statistics.
+        """
+        require(actor, *ROLES)
+        page, per_page = max(1, int(page)), min(max(1, int(per_page)), 500)
+        where = [cases.c.organisation_id == actor.organisation_id, *_filters(filters or {})]
+        if actor.role == "analyst":
+            where.append(cases.c.consent_statistics == true())
+        with self.engine.begin() as conn:
+            if search and search.strip():
+                where.append(self._search(conn, actor, search.strip()))
+            total = conn.execute(select(func.count()).select_from(cases).where(*where)).scalar_one()
+            columns = [
+                cases.c[c]
+                for c in (
+                    "code",
+                    "cas_status",
+                    "prs_gender",
+                    "registration_year",
+                    "age_broad",
+                    "vic_typeofexploitation",
+                    "prs_citizenship",
+                    "updated_at",
+                )
+            ]
+            rows = conn.execute(
+                select(*columns).where(*where).order_by(cases.c.id.desc()).offset((page - 1) * per_page).limit(per_page)
+            ).all()
+        return Page([records.summary(r) for r in rows], total, page, per_page)
+
+    def _search(self, conn: Connection, actor: Actor, text: str) -> Any:
+        code = text.upper()
+        by_code = (  # a prefix as a range, so the unique index on code serves it
+            and_(cases.c.code >= code, cases.c.code < code + "~")
+            if re.fullmatch(r"[0-9A-Z]{1,4}(-[0-9A-Z]{0,4})?", code)
+            else None
+        )
+        tokens = sorted({blind_index(self.ring, t) for t in name_tokens(text)})
+        if actor.role not in _IDENTITY_ROLES or not tokens:
+            return by_code if by_code is not None else cases.c.id.is_(None)
+        matched = (
+            select(name_tokens_table.c.case_id)
+            .where(name_tokens_table.c.token.in_(tokens))
+            .group_by(name_tokens_table.c.case_id)
+            .having(func.count(func.distinct(name_tokens_table.c.token)) == len(tokens))
+        )
+        audit.append(conn, self.ring.audit_key, actor.username, actor.organisation_id, "search_name", None, ("name",))
+        if by_code is not None:  # a union of ids, not an OR, keeps both sides on their indexes
+            matched = union(select(cases.c.id).where(by_code), matched)
+        return cases.c.id.in_(matched)
+
+    def add_event(self, actor: Actor, code: str, event: EventInput) -> str:
+        """Add a historic trafficking event to a case; return the event id."""
+        return self._add_child(actor, code, events, records.event_row, event, "hte_*")
+
+    def add_perpetrator(self, actor: Actor, code: str, perpetrator: PerpetratorInput) -> str:
+        """Add a perpetrator to a case; return its id."""
+        return self._add_child(actor, code, perpetrators_table, records.perpetrator_row, perpetrator, "per_*")
+
+    def add_support_plan(self, actor: Actor, code: str, plan: SupportPlanInput) -> str:
+        """Add a support plan to a case; return its id."""
+        return self._add_child(actor, code, support_plans_table, records.support_plan_row, plan, "spl_*")
+
+    def _add_child(self, actor: Actor, code: str, table, build, item, label: str) -> str:
+        require(actor, *_EDIT_ROLES)
+        with self.engine.begin() as conn:
+            row = self._case_row(conn, actor, code)
+            if row.consent_case_work is False:
+                raise AccessDenied(f"case {code}: consent for case work was withdrawn; nothing can be added")
+            values = build(self.ring, row.id, item)
+            conn.execute(insert(table).values(**values))
+            conn.execute(update(cases).where(cases.c.id == row.id).values(updated_at=now()))
+            audit.append(conn, self.ring.audit_key, actor.username, actor.organisation_id, "update", row.code, (label,))
+        return values["uid"]
+
+    def record_consent(self, actor: Actor, code: str, purpose: str, given: bool) -> None:
+        """Record consent (or its withdrawal) for one purpose of :data:`PURPOSES`; history is kept."""
+        require(actor, *_EDIT_ROLES)
+        if purpose not in PURPOSES or not isinstance(given, bool):
+            raise InputError(f"consent is a purpose of {', '.join(PURPOSES)} with True or False", column="purpose")
+        with self.engine.begin() as conn:
+            row = self._case_row(conn, actor, code)
+            conn.execute(
+                update(cases).where(cases.c.id == row.id).values({f"consent_{purpose}": given, "updated_at": now()})
+            )
+            self._write_consents(conn, actor, row.id, {purpose: given})
+            audit.append(
+                conn,
+                self.ring.audit_key,
+                actor.username,
+                actor.organisation_id,
+                "consent",
+                row.code,
+                (f"consent:{purpose}={'yes' if given else 'no'}",),
+            )
+
+    # -- import and export ---------------------------------------------------------------------------
+    def import_file(self, actor: Actor, path: str | Path, format: str | None = None, progress=None) -> ImportReport:
+        """Import cases from CSV or XLSX in HTCDS columns, all or nothing (one transaction).
+
+        Raises :class:`ImportRejected` (an InputError) listing every bad row and column; then nothing
+        is written. ``progress(done, total)`` is called now and then while rows are written.
+        """
+        from darkfigure.casestore import transfer
+
+        require(actor, *_EDIT_ROLES)
+        inputs = transfer.read_cases(path, format)
+        with self.engine.begin() as conn:
+            codes = transfer.insert_cases(self, conn, actor, inputs, progress)
+        return ImportReport(str(path), len(inputs), tuple(codes))
+
+    def export_ctdc(self, actor: Actor, path: str | Path) -> int:
+        """Write a CTDC-shaped CSV without identifiers, statistics-consented cases only; return rows."""
+        from darkfigure.casestore import export
+
+        require(actor, *ROLES)
+        with self.engine.begin() as conn:
+            rows = export.write_ctdc(self, conn, actor, Path(path))
+            audit.append(conn, self.ring.audit_key, actor.username, actor.organisation_id, "export_ctdc", None, ())
+        return rows
+
+    def export_list(self, actor: Actor, path: str | Path, list_name: str | None = None) -> Path:
+        """Write the organisation's list for ``darkfigure encode``/``link`` (linkage-consented cases
+        only; administrators only) and a ``mapping.toml`` beside it; return the mapping's path."""
+        from darkfigure.casestore import export
+
+        require(actor, "administrator")
+        with self.engine.begin() as conn:
+            mapping = export.write_list(self, conn, actor, Path(path), list_name)
+            audit.append(
+                conn,
+                self.ring.audit_key,
+                actor.username,
+                actor.organisation_id,
+                "export_list",
+                None,
+                ("prs_FirstName", "prs_SecondName", "prs_Birthdate"),
+            )
+        return mapping
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+
+def _consent_rows(actor: Actor, case_id: int, given: dict[str, bool]) -> list[dict[str, Any]]:
+    stamp = now()
+    return [
+        dict(case_id=case_id, purpose=p, given=bool(g), recorded_at=stamp, recorded_by=actor.username)
+        for p, g in given.items()
+    ]
+
+
+def _derived(checked: dict[str, Any]) -> dict[str, Any]:
+    registered = checked.get("cas_RegistrationDate")
+    return {
+        "registration_year": registered.year if registered else None,
+        "age_broad": records.age_broad(checked.get("prs_Birthdate"), registered),
+    }
+
+
+def _filters(filters: dict) -> list[Any]:
+    where = []
+    for key, value in filters.items():
+        if value in (None, ""):
+            continue
+        if key == "status":
+            where.append(cases.c.cas_status == str(value))
+        elif key == "gender":
+            where.append(cases.c.prs_gender == str(value))
+        elif key == "type_of_exploitation":
+            where.append(cases.c.vic_typeofexploitation.like(f"%;{str(value).replace('%', '')};%"))
+        elif key == "year":
+            where.append(cases.c.registration_year == int(value))
+        elif key == "consent" and value in PURPOSES:
+            where.append(cases.c[f"consent_{value}"] == true())
+        else:
+            raise InputError(f"unknown filter {key}={value!r}; use status, gender, type_of_exploitation, year, consent")
+    return where
+
+
+def open_store(
+    url: str | os.PathLike | None = None,
+    key: KeyRing | str | os.PathLike | None = None,
+    *,
+    password_hasher: PasswordHasher | None = None,
+    migrate_schema: bool = True,
+) -> CaseStore:
+    """Open (creating and migrating to the newest schema) a case store.
+
+    ``url``: a SQLAlchemy URL or a file path (SQLite); None -> ``$DARKFIGURE_CASE_DB`` or ``cases.db``.
+    ``key``: a :class:`KeyRing`, a key-file path, or None -> ``$DARKFIGURE_CASE_KEY`` (key-ring JSON or
+    base64 of 32 bytes) or ``$DARKFIGURE_CASE_KEY_FILE``. ``password_hasher``: an argon2
+    ``PasswordHasher`` (tests pass a cheap one; the default is argon2-cffi's RFC 9106 low-memory profile).
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> open_store(d / "c.db", KeyRing.generate()).has_users()
+    False
+    """
+    ring = key if isinstance(key, KeyRing) else KeyRing.read(key) if key is not None else KeyRing.from_env()
+    if ring is None:
+        raise InputError(
+            "no case key: give a key file, or set DARKFIGURE_CASE_KEY or DARKFIGURE_CASE_KEY_FILE "
+            "(darkfigure cases init makes one)"
+        )
+    engine = make_engine(database_url(url))
+    if migrate_schema:
+        migrate(engine)
+    return CaseStore(engine, ring, password_hasher or PasswordHasher())
+
+
+def init_store(url: str | os.PathLike | None, key_file: str | os.PathLike, *, password_hasher=None) -> CaseStore:
+    """Create the key file (0600, refusing to overwrite one) and the database (a SQLite file is made 0600).
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> init_store(d / "c.db", d / "case.key").close()
+    >>> oct((d / "case.key").stat().st_mode & 0o777)
+    '0o600'
+    """
+    key_file = Path(key_file)
+    if key_file.exists():
+        ring = KeyRing.read(key_file)
+    else:
+        ring = KeyRing.generate()
+        ring.write(key_file)
+    target = database_url(url)
+    if target.startswith("sqlite:///") and target != "sqlite:///:memory:":
+        path = Path(target.removeprefix("sqlite:///"))
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return open_store(target, ring, password_hasher=password_hasher)

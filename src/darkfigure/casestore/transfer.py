@@ -1,0 +1,255 @@
+"""Importing cases from CSV or XLSX in HTCDS columns: every row checked first, then one transaction.
+
+Columns are HTCDS field names (:data:`IMPORT_COLUMNS`); consent per purpose in ``con_CaseWork``,
+``con_Referral``, ``con_Statistics``, ``con_Linkage`` (``con_Consent``, HTCDS's single consent box, is
+taken as consent for case work); and optionally one historic trafficking event per row in ``hte_``
+columns. Any problem anywhere rejects the whole file with a list of every bad row and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from darkfigure.casestore import audit, records
+from darkfigure.casestore.fields import FIELDS, OUTGOING_REFERRAL, parse_bool
+from darkfigure.casestore.models import cases, consents, events, name_tokens
+from darkfigure.casestore.types import CaseInput, EventInput, ImportRejected, Problem
+from darkfigure.errors import InputError
+
+CONSENT_COLUMNS = {
+    "con_CaseWork": "case_work",
+    "con_Referral": "referral",
+    "con_Statistics": "statistics",
+    "con_Linkage": "linkage",
+    "con_Consent": "case_work",
+}
+EVENT_COLUMNS = {
+    "hte_Type": "type",
+    "hte_Date": "date",
+    "hte_Country": "country",
+    "hte_State": "state",
+    "hte_City": "city",
+    "hte_Street": "street",
+    "hte_PostalCode": "postal_code",
+    "hte_Latitude": "latitude",
+    "hte_Longitude": "longitude",
+    "hte_Description": "description",
+}
+IMPORT_COLUMNS = (*FIELDS, *CONSENT_COLUMNS, *EVENT_COLUMNS)
+MAX_BYTES = 200 * 1024 * 1024
+MAX_ROWS = 200_000
+
+
+def read_cases(path: str | Path, format: str | None = None) -> list[CaseInput]:
+    """Every row of the file as a :class:`CaseInput`, or :class:`ImportRejected` listing all problems.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "c.csv"
+    >>> _ = p.write_text("prs_FirstName,prs_Gender,con_Statistics\\nMina,Feminine,yes\\n")
+    >>> read_cases(p)[0].consents
+    {'statistics': True}
+    """
+    path = Path(path)
+    format = (format or path.suffix.lstrip(".")).lower()
+    if format not in ("csv", "xlsx"):
+        raise InputError(f"expected a .csv or .xlsx file, got {format!r}; give --format csv or xlsx", source=str(path))
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise InputError(f"the file is over {MAX_BYTES // 2**20} MB; split it", source=str(path))
+        header, rows = _read_csv(path) if format == "csv" else _read_xlsx(path)
+    except OSError as err:
+        raise InputError(f"cannot read the file ({err.strerror or err}); check the path", source=str(path)) from None
+    problems = _check_header(header)
+    inputs = []
+    for number, raw in enumerate(rows, start=2):
+        if number - 1 > MAX_ROWS:
+            raise ImportRejected(
+                [Problem(number, None, f"more than {MAX_ROWS} rows; split the file")], source=str(path)
+            )
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in raw):
+            continue
+        if len(raw) > len(header):
+            problems.append(Problem(number, None, f"the row has {len(raw)} cells but the header {len(header)}"))
+            continue
+        case, row_problems = _row_case(dict(zip(header, raw, strict=False)), number)
+        problems += row_problems
+        inputs.append(case)
+    if problems:
+        raise ImportRejected(problems, source=str(path))
+    if not inputs:
+        raise InputError(
+            "the file holds no cases; expected a header row of HTCDS columns and data rows", source=str(path)
+        )
+    return inputs
+
+
+def _read_csv(path: Path) -> tuple[list[str], Iterator[list[Any]]]:
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InputError(
+            f"the file is not UTF-8 text (byte {err.start}); save it as CSV UTF-8", source=str(path)
+        ) from None
+    if "\x00" in text:
+        raise InputError("the file holds NUL characters; is it really a CSV file?", source=str(path))
+    try:
+        table = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as err:
+        raise InputError(f"the CSV cannot be read ({err})", source=str(path)) from None
+    if not table:
+        raise InputError("the file is empty; expected a header row of HTCDS columns", source=str(path))
+    return [h.strip() for h in table[0]], iter(table[1:])
+
+
+def _read_xlsx(path: Path) -> tuple[list[str], Iterator[list[Any]]]:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        sheet = book.worksheets[0]
+        table = [list(r) for r in sheet.iter_rows(values_only=True)]
+        book.close()
+    except (
+        zipfile.BadZipFile,
+        KeyError,
+        ValueError,
+        TypeError,
+        IndexError,
+        AttributeError,
+        OSError,
+        EOFError,
+        LookupError,
+    ) as err:
+        raise InputError(
+            f"the file is not a readable XLSX workbook ({err.__class__.__name__}); save it from a spreadsheet as .xlsx",
+            source=str(path),
+        ) from None
+    except Exception as err:  # noqa: BLE001 - a broken workbook can raise anything from the XML layers
+        raise InputError(
+            f"the file is not a readable XLSX workbook ({err.__class__.__name__})", source=str(path)
+        ) from None
+    if not table:
+        raise InputError("the first sheet is empty; expected a header row of HTCDS columns", source=str(path))
+    header = ["" if h is None else str(h).strip() for h in table[0]]
+    return header, iter(table[1:])
+
+
+def _check_header(header: list[str]) -> list[Problem]:
+    problems, seen = [], set()
+    for name in header:
+        if name in seen:
+            problems.append(Problem(1, name, "the column appears twice; keep one"))
+        elif name and name not in IMPORT_COLUMNS:
+            problems.append(
+                Problem(
+                    1,
+                    name[:60],
+                    "unknown column; expected HTCDS names such as prs_FirstName, "
+                    "vic_TypeOfExploitation, con_Statistics, hte_City",
+                )
+            )
+        seen.add(name)
+    if not any(h in FIELDS for h in header):
+        problems.append(Problem(1, None, "no HTCDS case column found; the first row must name the columns"))
+    return problems
+
+
+def _row_case(row: dict[str, Any], number: int) -> tuple[CaseInput, list[Problem]]:
+    problems = []
+    fields, errors = records.check_fields({k: v for k, v in row.items() if k in FIELDS})
+    problems += [Problem(number, e.column, e.message) for e in errors]
+    consents = {}
+    for column, purpose in CONSENT_COLUMNS.items():
+        value = row.get(column)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        try:
+            consents[purpose] = parse_bool(value)
+        except InputError as err:
+            problems.append(Problem(number, column, err.message))
+    referral = [n for n in OUTGOING_REFERRAL if fields.get(n) is not None]
+    if referral and consents.get("referral") is not True:
+        problems.append(Problem(number, referral[0], "an outgoing referral needs con_Referral = yes"))
+    event = {EVENT_COLUMNS[k]: v for k, v in row.items() if k in EVENT_COLUMNS and v not in (None, "")}
+    events = []
+    if event:
+        try:
+            events.append(EventInput(**{"type": None, **event}))
+            records.event_row(_CHECK_RING, 0, events[0])
+        except InputError as err:
+            problems.append(Problem(number, err.column or "hte_Type", err.message))
+    return CaseInput(fields, consents, events), problems
+
+
+class _NoSeal:
+    """Stands in for a key ring while rows are only checked (nothing is encrypted then)."""
+
+    def encrypt(self, value: str, associated: str) -> bytes:
+        return b""
+
+
+_CHECK_RING: Any = _NoSeal()
+
+
+def insert_cases(
+    store,
+    conn: Connection,
+    actor,
+    inputs: list[CaseInput],
+    progress: Callable[[int, int], Any] | None = None,
+    chunk: int = 500,
+) -> list[str]:
+    """Write checked cases in the caller's transaction, in batches, one audit entry each; return their codes."""
+    codes: list[str] = []
+    for start in range(0, len(inputs), chunk):
+        batch = inputs[start : start + chunk]
+        try:
+            rows = [store._case_values(actor, case, store._checked(case), "") for case in batch]
+        except InputError as err:
+            raise ImportRejected([Problem(None, err.column, err.message)]) from None
+        for row, code in zip(rows, _free_codes(conn, len(rows)), strict=True):
+            row["code"] = code
+        conn.execute(insert(cases), rows)
+        uids = [r["uid"] for r in rows]
+        ids = dict(conn.execute(select(cases.c.uid, cases.c.id).where(cases.c.uid.in_(uids))).all())
+        _insert_related(store, conn, actor, [(ids[r["uid"]], case) for r, case in zip(rows, batch, strict=True)])
+        audit.append_many(
+            conn,
+            store.ring.audit_key,
+            actor.username,
+            actor.organisation_id,
+            "import",
+            [(r["code"], records.changed_identifying(case)) for r, case in zip(rows, batch, strict=True)],
+        )
+        codes += [r["code"] for r in rows]
+        if progress is not None:
+            progress(len(codes), len(inputs))
+    return codes
+
+
+def _free_codes(conn: Connection, n: int) -> list[str]:
+    codes: set[str] = set()
+    while len(codes) < n:
+        fresh = {records.new_code() for _ in range(n - len(codes))} - codes
+        taken = set(conn.execute(select(cases.c.code).where(cases.c.code.in_(fresh))).scalars())
+        codes |= fresh - taken
+    return sorted(codes)
+
+
+def _insert_related(store, conn: Connection, actor, pairs: list[tuple[int, CaseInput]]) -> None:
+    from darkfigure.casestore.service import _consent_rows
+
+    tokens = [{"case_id": i, "token": t} for i, case in pairs for t in store._name_tokens(case.fields)]
+    given = [row for i, case in pairs for row in _consent_rows(actor, i, case.consents)]
+    found = [records.event_row(store.ring, i, e) for i, case in pairs for e in case.events]
+    for table, rows in ((name_tokens, tokens), (consents, given), (events, found)):
+        if rows:
+            conn.execute(insert(table), rows)
