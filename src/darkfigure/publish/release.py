@@ -1,0 +1,690 @@
+"""``darkfigure release``: safe aggregates of a run, published all or nothing.
+
+A release reads a report folder written by ``darkfigure run`` and publishes only aggregates: the
+headline N with its interval, the capture-history table and the prevalence table by a category
+(such as the form of exploitation), after small-cell suppression and, by default, differential
+privacy. Record-level data (``entities.csv``, ``links.csv``) never leave the run folder.
+
+With differential privacy on, one query touches the people: the table of capture patterns within
+each category (each person is counted in exactly one cell). It is released with noise once; every
+published number (the documented counts, the capture-history table, N and the shares) is computed
+from the noisy table, so the whole release spends ``epsilon`` once from the dataset's ledger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+import tempfile
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from darkfigure._atomic import check_output_folder, swap_in_folder
+from darkfigure.errors import InputError, PrivacyBudgetExceeded
+from darkfigure.estimation.api import METHODS
+from darkfigure.estimation.results import json_ready
+from darkfigure.histories import CaptureHistories
+from darkfigure.publish.suppression import TOTAL
+
+RUN_FILES = ("estimates.json", "entities.csv", "histories.csv")
+TABLE_FILES = {"capture_histories": "capture_histories.csv", "prevalence": "prevalence.csv"}
+RELEASE_FILES = ("publication.html", "publication.pdf", "release.json", *TABLE_FILES.values())
+LEDGER_NAME = "privacy_ledger.json"
+# the strata's own warning counts the unestimated people, which could give away a suppressed row
+UNESTIMATED_NOTE = "some categories could not be estimated: their documented people are counted, with no dark figure"
+PARALLEL_FROM = 5000  # people; below this the strata are estimated in this process
+NOT_A_LIST = ("entity_id", "count")
+_KEYS = {
+    "": ("title", "dataset", "k", "categories", "privacy", "estimation"),
+    "privacy": ("dp", "epsilon", "delta", "mechanism", "budget", "delta_budget", "ledger", "noise_draws"),
+    "estimation": ("method", "nboot", "seed", "level"),
+}
+
+
+@dataclass(frozen=True)
+class ReleaseConfig:
+    """What a release publishes and how it protects the people in it.
+
+    ``k``: counts below it are suppressed. ``dp``: add noise (default on) with ``epsilon`` (and
+    ``delta`` for the Gaussian mechanism), spent from a ledger of ``budget`` per dataset kept at
+    ``ledger`` (default: ``privacy_ledger.json`` beside the run folder). ``categories``: the
+    prevalence table's column (default: the run's strata). ``method``, ``nboot``, ``seed``,
+    ``level``: how strata (and, with noise, N) are estimated (default: the run's strata method and seed).
+
+    >>> c = ReleaseConfig()
+    >>> c.k, c.dp, c.epsilon, c.budget
+    (5, True, 1.0, 3.0)
+    """
+
+    title: str | None = None
+    dataset: str | None = None
+    k: int = 5
+    categories: tuple[str, ...] | None = None
+    dp: bool = True
+    epsilon: float = 1.0
+    delta: float = 0.0
+    mechanism: str = "laplace"
+    budget: float = 3.0
+    delta_budget: float = 0.0
+    ledger: Path | None = None
+    noise_draws: int = 20
+    method: str | None = None
+    nboot: int = 200
+    seed: int | None = None
+    level: float = 0.95
+    source: str | None = field(default=None, compare=False)
+
+    def with_options(self, **options: Any) -> ReleaseConfig:
+        """The same configuration with the options that were given (None means not given) in place.
+
+        >>> ReleaseConfig().with_options(k=10, epsilon=None).k
+        10
+        """
+        given = {name: value for name, value in options.items() if value is not None}
+        config = replace(self, **given)
+        return _checked(config, self.source, "option")
+
+
+def load_release_config(path: str | Path) -> ReleaseConfig:
+    """Read and check a release configuration (TOML); relative paths are from the file's folder.
+
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "release.toml").write_text('k = 10\\n[privacy]\\nepsilon = 0.5\\nbudget = 2\\n')
+    >>> c = load_release_config(folder / "release.toml")
+    >>> c.k, c.epsilon, c.budget
+    (10, 0.5, 2.0)
+    """
+    path = Path(path)
+    try:
+        spec = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read the release configuration ({err}); check the path", source=str(path)) from None
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"the release configuration is not valid TOML: {err}", source=str(path)) from None
+    return parse_release_config(spec, source=str(path), base=path.parent)
+
+
+def parse_release_config(spec: Mapping[str, Any], *, source: str | None = None,
+                         base: Path | None = None) -> ReleaseConfig:
+    """Check a release configuration given as a dictionary (the parsed TOML).
+
+    >>> parse_release_config({"k": 0})
+    Traceback (most recent call last):
+    ...
+    darkfigure.errors.InputError: key 'k': expected a whole number of at least 1; got 0
+    """
+    values: dict[str, Any] = {}
+    for section, keys in _KEYS.items():
+        table = spec if not section else spec.get(section, {})
+        if not isinstance(table, Mapping):
+            raise InputError(f"[{section}] must be a table of settings; got {table!r}", source=source)
+        for key in table:
+            if key not in keys and key not in _KEYS:
+                raise InputError(f"unknown key {(section + '.' if section else '') + key!r}; the keys here are "
+                                 f"{', '.join(keys)}", source=source)
+        values.update({k: v for k, v in table.items() if k not in _KEYS})
+    if "categories" in values and isinstance(values["categories"], list):
+        values["categories"] = tuple(values["categories"])
+    if values.get("ledger") is not None:
+        values["ledger"] = (base or Path.cwd()) / str(values["ledger"])
+    return _checked(ReleaseConfig(**values, source=source), source, "key")
+
+
+# (kind, lowest) per setting: "int" and "real" are checked against the lowest value
+_CHECKS: dict[str, tuple[str, float]] = {
+    "k": ("int", 1), "epsilon": ("positive", 0), "delta": ("fraction", 0), "budget": ("positive", 0),
+    "delta_budget": ("fraction", 0), "noise_draws": ("int", 2), "nboot": ("int", 0), "seed": ("int", 0),
+    "level": ("open fraction", 0),
+}
+
+
+_REAL = ("epsilon", "delta", "budget", "delta_budget", "level")
+
+
+def _checked(config: ReleaseConfig, source: str | None, what: str) -> ReleaseConfig:
+    for name, (kind, lowest) in _CHECKS.items():
+        _check_number(getattr(config, name), name, kind, lowest, source, what)
+    config = replace(config, **{name: float(getattr(config, name)) for name in _REAL})
+    for name in ("title", "dataset"):
+        if getattr(config, name) is not None and not isinstance(getattr(config, name), str):
+            raise InputError(f"{what} {name!r}: expected text; got {getattr(config, name)!r}", source=source)
+    if not isinstance(config.dp, bool):
+        raise InputError(f"{what} 'dp': expected true or false; got {config.dp!r}", source=source)
+    if config.mechanism not in ("laplace", "gaussian"):
+        raise InputError(f"{what} 'mechanism': expected laplace or gaussian; got {config.mechanism!r}", source=source)
+    if config.dp and config.mechanism == "gaussian" and not config.delta > 0:
+        raise InputError(f"{what} 'delta': the gaussian mechanism needs a delta above 0 (e.g. 1e-6); got "
+                         f"{config.delta!r}", source=source)
+    if config.method is not None and config.method not in METHODS:
+        raise InputError(f"{what} 'method': expected one of {', '.join(METHODS)}; got {config.method!r}",
+                         source=source)
+    cats = config.categories
+    if cats is not None and not (isinstance(cats, tuple) and all(isinstance(c, str) and c for c in cats)):
+        raise InputError(f"{what} 'categories': expected a list of column names; got {cats!r}", source=source)
+    return config
+
+
+def _check_number(value: Any, name: str, kind: str, lowest: float, source: str | None, what: str) -> None:
+    if value is None and name == "seed":
+        return
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    real = (whole or isinstance(value, float)) and not isinstance(value, bool) and math.isfinite(float(value))
+    ok = {"int": whole and value >= lowest, "positive": real and value > 0,
+          "fraction": real and 0 <= value < 1, "open fraction": real and 0 < value < 1}[kind]
+    if not ok:
+        expected = {"int": f"a whole number of at least {lowest:g}", "positive": "a number above 0",
+                    "fraction": "a number from 0 up to (not including) 1",
+                    "open fraction": "a number between 0 and 1"}[kind]
+        raise InputError(f"{what} {name!r}: expected {expected}; got {value!r}", source=source)
+
+
+# ------------------------------------------------------------------ the run folder
+@dataclass(frozen=True, eq=False)
+class RunFolder:
+    """What a release reads from a run's report folder: its estimates, its entity table (one row
+    per person: stratum values and 0/1 per list; never published) and the SHA-256 of each file read.
+
+    >>> RunFolder.read(Path(tempfile.mkdtemp()))
+    Traceback (most recent call last):
+    ...
+    darkfigure.errors.InputError: ...: not a run folder: estimates.json, entities.csv, histories.csv missing; ...
+    """
+
+    path: Path
+    estimates: Mapping[str, Any]
+    entities: pd.DataFrame
+    lists: tuple[str, ...]
+    hashes: Mapping[str, str]
+
+    @classmethod
+    def read(cls, path: str | Path) -> RunFolder:
+        """Read and check a run folder."""
+        path = Path(path)
+        missing = [name for name in RUN_FILES if not (path / name).is_file()]
+        if missing:
+            raise InputError(f"not a run folder: {', '.join(missing)} missing; give the folder `darkfigure run` "
+                             "wrote (with estimates.json, entities.csv and histories.csv)", source=str(path))
+        estimates = _read_json(path / "estimates.json")
+        entities = _read_entities(path / "entities.csv")
+        lists = tuple(CaptureHistories.read_csv(path / "histories.csv").lists)
+        absent = [name for name in lists if name not in entities.columns]
+        if absent:
+            raise InputError(f"entities.csv lacks the list column(s) {', '.join(absent)} that histories.csv has; "
+                             "the run folder is incomplete: run `darkfigure run` again", source=str(path))
+        hashes = {name: hashlib.sha256((path / name).read_bytes()).hexdigest() for name in RUN_FILES}
+        return cls(path, estimates, entities, lists, hashes)
+
+    @property
+    def stratum_columns(self) -> tuple[str, ...]:
+        """The columns of entities.csv that are neither the entity id nor a list."""
+        return tuple(c for c in self.entities.columns if c not in (*self.lists, *NOT_A_LIST))
+
+    def histories(self) -> CaptureHistories:
+        """The capture histories of all entities (the run's main linkage)."""
+        return CaptureHistories.from_entities(self.entities[list(self.lists)], lists=self.lists)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"cannot read the run's estimates ({err}); run `darkfigure run` again",
+                         source=str(path)) from None
+    if not isinstance(data, dict) or not isinstance(data.get("estimates"), list):
+        raise InputError("expected the estimates.json of `darkfigure run` (an object with 'estimates')",
+                         source=str(path))
+    return data
+
+
+def _read_entities(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise InputError(f"cannot read the entity table ({err})", source=str(path)) from None
+    return frame
+
+
+# ------------------------------------------------------------------ what is released
+@dataclass(frozen=True, eq=False)
+class Release:
+    """A release, ready to write: the headline, the published tables (after suppression and noise,
+    suppressed cells empty), what was suppressed and why, the privacy parameters, and what it came
+    from (hashes and versions). Holds no record-level data.
+
+    >>> Release.__dataclass_fields__["tables"].type
+    'Mapping[str, pd.DataFrame]'
+    """
+
+    title: str
+    created: str
+    dataset: str
+    config: ReleaseConfig
+    headline: Mapping[str, Any]
+    tables: Mapping[str, pd.DataFrame]
+    suppressed: tuple[Mapping[str, Any], ...]
+    privacy: Mapping[str, Any]
+    method: Mapping[str, Any]
+    categories: tuple[str, ...]
+    inputs: Mapping[str, Any]
+    versions: Mapping[str, str]
+    notes: tuple[str, ...] = ()
+    ledger_entry: Mapping[str, Any] | None = None
+
+    def table_files(self) -> dict[str, str]:
+        """The CSV file name of each published table."""
+        return {name: f"{name}.csv" for name in self.tables}
+
+    def to_dict(self) -> dict[str, Any]:
+        """What was released, JSON-ready (``release.json``): every published table, the privacy
+        parameters and ledger entry, the suppressions and their reasons, input hashes and versions."""
+        tables = {name: _records(frame) for name, frame in self.tables.items()}
+        config = {k: (str(v) if isinstance(v, Path) else v) for k, v in self.config.__dict__.items()
+                  if k not in ("source", "ledger", "seed")}
+        return json_ready({
+            "title": self.title, "created": self.created, "dataset": self.dataset, "headline": dict(self.headline),
+            "tables": tables, "files": self.table_files(), "suppressed": [dict(s) for s in self.suppressed],
+            "privacy": dict(self.privacy), "ledger_entry": self.ledger_entry, "estimation": dict(self.method),
+            "categories": list(self.categories), "settings": config, "inputs": dict(self.inputs),
+            "versions": dict(self.versions), "notes": list(self.notes),
+        })
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = frame.astype(object)
+    return out.where(out.notna(), None).to_dict(orient="records")
+
+
+def prepare_release(run: RunFolder, config: ReleaseConfig, *, dataset: str | None = None) -> Release:
+    """Compute everything a release publishes from a run folder; nothing is written or spent.
+
+    >>> prepare_release(RunFolder.read("report"), ReleaseConfig(nboot=50))  # doctest: +SKIP
+    """
+    from darkfigure.report import environment_versions
+
+    categories = _categories(run, config)
+    method = _estimation(run, config)
+    parts = _stratum_tables(run, categories)
+    noise: dict[str, Any] = {}
+    if config.dp:
+        parts, noise = _with_noise(parts, run.lists, config)
+    overall = _overall(parts, run.lists)
+    headline = _headline(run, overall, config, method, noise)
+    tables: dict[str, pd.DataFrame] = {}
+    suppressed: list[dict[str, Any]] = []
+    histories, cut = _histories_table(overall, config.k)
+    tables["capture_histories"] = histories
+    suppressed += cut
+    notes: list[str] = []
+    if categories:
+        strata = _strata_estimate(parts, categories, method)
+        for category in categories:
+            table, cut = _prevalence_table(parts, strata, category, config)
+            tables[f"prevalence_{_file_safe(category)}"] = table
+            suppressed += cut
+    else:
+        notes.append("the run has no strata and none were named, so there is no prevalence table; run with "
+                     "strata = [\"exploitation_form\"] (or give --categories) to get one")
+    return Release(
+        title=config.title or f"Publication: {run.estimates.get('title', 'darkfigure run')}",
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        dataset=dataset or config.dataset or dataset_name(run),
+        config=config, headline=headline, tables=tables, suppressed=tuple(suppressed),
+        privacy=_privacy(config, noise), method=method, categories=categories,
+        inputs=_inputs(run), versions={**environment_versions(), **_release_versions()}, notes=tuple(notes),
+    )
+
+
+def dataset_name(run: RunFolder) -> str:
+    """The ledger's name for the people behind a run: a fingerprint of its input lists' hashes, so
+    every run and release of the same lists spends from one budget (``dataset`` overrides it).
+
+    >>> run = RunFolder(Path("r"), {"inputs": [{"name": "A", "sha256": "ab"}]}, pd.DataFrame(), (), {})
+    >>> dataset_name(run)
+    'lists-fb8e20fc2e4c3f24'
+    """
+    inputs = sorted(str(f.get("sha256", "")) for f in run.estimates.get("inputs", []) if isinstance(f, Mapping))
+    blob = "\n".join(inputs) if inputs else run.hashes.get("entities.csv", "")
+    return "lists-" + hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _categories(run: RunFolder, config: ReleaseConfig) -> tuple[str, ...]:
+    available = run.stratum_columns
+    if config.categories is None:
+        return available
+    missing = [c for c in config.categories if c not in available]
+    if missing:
+        have = ", ".join(available) if available else "none (the run had no strata)"
+        raise InputError(f"categories {', '.join(missing)} are not in the run's entity table; the run's strata are "
+                         f"{have}: name one of those, or rerun with strata = [...] in the run config",
+                         source=config.source or "--categories")
+    return tuple(config.categories)
+
+
+def _estimation(run: RunFolder, config: ReleaseConfig) -> dict[str, Any]:
+    """The method and settings the strata (and, with noise, N) are estimated with."""
+    method = config.method or _run_strata_method(run)
+    settings: dict[str, Any] = {"level": config.level, "seed": config.seed if config.seed is not None
+                                else int(run.estimates.get("seed") or 0)}
+    if method in ("stepwise", "bic", "aic", "fixed"):
+        settings["nboot"] = config.nboot
+    return {"method": method, "settings": settings}
+
+
+def _run_strata_method(run: RunFolder) -> str:
+    described = str(run.estimates.get("settings", {}).get("strata", ""))
+    for method in METHODS:
+        if f"(estimated with {method})" in described:
+            return method
+    first = [e.get("method") for e in run.estimates.get("estimates", []) if e.get("method") in METHODS]
+    return "stepwise" if not first or first[0] in ("lcmcr", "dga") else str(first[0])
+
+
+def _stratum_tables(run: RunFolder, categories: tuple[str, ...]) -> list[tuple[tuple[Any, ...], CaptureHistories]]:
+    from darkfigure.estimation.strata import split_strata
+
+    frame = run.entities[[*run.lists, *categories]].copy()
+    for name in run.lists:
+        frame[name] = pd.to_numeric(frame[name], errors="coerce")
+    if not categories:
+        return [((), CaptureHistories.from_entities(frame, lists=run.lists, source=str(run.path / "entities.csv")))]
+    return split_strata(frame, list(categories), source=str(run.path / "entities.csv"))
+
+
+def _overall(parts: list[tuple[tuple[Any, ...], CaptureHistories]], lists: tuple[str, ...]) -> CaptureHistories:
+    total = np.sum([h.counts for _, h in parts], axis=0).astype(np.int64)
+    return parts[0][1].with_counts(total) if parts else CaptureHistories.from_counts([], [], lists=list(lists))
+
+
+def _file_safe(name: str) -> str:
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name.strip())
+    return safe or "category"
+
+
+def _release_versions() -> dict[str, str]:
+    from darkfigure.report import environment_versions
+
+    return environment_versions(["opendp", "weasyprint"])
+
+
+def _inputs(run: RunFolder) -> dict[str, Any]:
+    lists = [{"name": f.get("name"), "sha256": f.get("sha256")} for f in run.estimates.get("inputs", [])
+             if isinstance(f, Mapping)]
+    return {"run_folder_files": dict(run.hashes), "lists": lists, "run_created": run.estimates.get("created"),
+            "run_seed": run.estimates.get("seed")}
+
+
+# ------------------------------------------------------------------ the headline
+def _headline(run: RunFolder, overall: CaptureHistories, config: ReleaseConfig, method: Mapping[str, Any],
+              noise: Mapping[str, Any]) -> dict[str, Any]:
+    """N with its interval: the run's first estimate; with noise, N estimated again on the noisy table."""
+    if not config.dp:
+        first = next(iter(run.estimates.get("estimates", [])), None)
+        if first is None:
+            return {"estimate": None, "n_observed": overall.n_observed, "source": "the run made no estimate"}
+        iv = first.get("interval") or {}
+        return {"label": first.get("label"), "method": first.get("method"), "model": first.get("model"),
+                "n_observed": int(first.get("n_observed", overall.n_observed)), "estimate": first.get("estimate"),
+                "lower": iv.get("lower"), "upper": iv.get("upper"), "level": iv.get("level"), "kind": iv.get("kind"),
+                "source": "the run's headline estimate (estimates.json)",
+                "rows": [{k: e.get(k) for k in ("label", "estimate", "intervals", "n_observed", "model")}
+                         for e in run.estimates.get("estimates", [])]}
+    return _noisy_headline(overall, config, method, noise)
+
+
+def _strata_estimate(parts: list[tuple[tuple[Any, ...], CaptureHistories]], categories: tuple[str, ...],
+                     method: Mapping[str, Any]) -> Any:
+    from darkfigure.estimation.strata import estimate_strata
+
+    small = sum(h.n_observed for _, h in parts) < PARALLEL_FROM  # starting processes costs more than it saves
+    return estimate_strata(parts, list(categories), method["method"], dict(method["settings"]),
+                           workers=1 if small else None)
+
+
+# ------------------------------------------------------------------ the published tables
+def _histories_table(overall: CaptureHistories, k: int) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Capture patterns with anyone in them (count), suppressed, with their total."""
+    from darkfigure.publish.suppression import suppress
+
+    seen = overall.counts > 0
+    patterns = overall.patterns[seen]
+    names = ["".join(str(int(v)) for v in row) for row in patterns]
+    if not names:
+        frame = pd.DataFrame({"pattern": [TOTAL], **{name: [""] for name in overall.lists}, "count": [0]})
+        return frame, []
+    counts = pd.Series(overall.counts[seen], index=pd.Index(names, name="pattern"))
+    result = suppress(counts, k=k)
+    frame = pd.DataFrame({"pattern": [*names, TOTAL]})
+    for j, name in enumerate(overall.lists):
+        frame[name] = [str(int(v)) for v in patterns[:, j]] + [""]
+    frame["count"] = result.table.reset_index(drop=True).astype("Int64")
+    return frame, _suppression_entries(result, "capture_histories", "count", lists=overall.lists)
+
+
+def _prevalence_table(parts: list[tuple[tuple[Any, ...], CaptureHistories]], strata: Any, category: str,
+                      config: ReleaseConfig) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Documented and estimated number and share of each value of ``category``, suppressed rows blank."""
+    from darkfigure.publish.prevalence import documented_shares, estimated_shares
+    from darkfigure.publish.suppression import suppress
+
+    position = strata.columns.index(category)
+    counts: dict[Any, int] = {}
+    for key, h in parts:
+        counts[key[position]] = counts.get(key[position], 0) + h.n_observed
+    documented = documented_shares(pd.DataFrame({category: list(counts), "count": list(counts.values())}),
+                                   category, config.level)
+    estimated = estimated_shares(strata, config.level, category).drop(columns="observed").rename(columns={
+        "lower": "estimate_lower", "upper": "estimate_upper", "share": "estimated_share",
+        "share_lower": "estimated_share_lower", "share_upper": "estimated_share_upper"})
+    table = documented.merge(estimated, on=category, how="left")
+    table = pd.concat([table, _total_row(table, strata, category)], ignore_index=True)
+    table[category] = table[category].astype(str)
+    name = f"prevalence_{_file_safe(category)}"
+    result = suppress(pd.Series(table["documented"].to_numpy()[:-1], index=pd.Index(table[category][:-1],
+                                                                                     name=category)), k=config.k)
+    hidden = [str(cell[0]) for cell in result.suppressed]
+    figures = [c for c in table.columns if c not in (category, "note")]
+    table["documented"] = table["documented"].astype("Int64")
+    table.loc[table[category].isin(hidden), figures] = pd.NA
+    table.loc[table[category].isin(hidden), "note"] = "suppressed"
+    return table, _suppression_entries(result, name, "documented",
+                                       "; the row's shares and estimates are hidden with it")
+
+
+def _total_row(table: pd.DataFrame, strata: Any, category: str) -> pd.DataFrame:
+    total = strata.total
+    iv = total.interval
+    return pd.DataFrame([{category: TOTAL, "documented": int(table["documented"].sum()), "share": 1.0,
+                          "lower": None, "upper": None, "estimate": total.estimate,
+                          "estimate_lower": iv.lower if iv else None, "estimate_upper": iv.upper if iv else None,
+                          "estimated_share": 1.0, "note": UNESTIMATED_NOTE if total.warnings else ""}])
+
+
+def _suppression_entries(result: Any, table: str, column: str, extra: str = "",
+                         lists: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Why each cell is hidden, in words that do not give its value away (the suppression's own
+    reasons quote the count, so they are not published)."""
+    entries = []
+    for cell in sorted(result.suppressed, key=str):
+        row = str(cell[0])
+        primary = cell in result.primary
+        reason = (f"fewer than k = {result.k} people, below k = {result.k} (primary suppression)" if primary else
+                  f"hidden so that the cells below k = {result.k} cannot be worked out from the total "
+                  "(complementary suppression)")
+        label = _pattern_words(row, lists) if lists else row
+        entries.append({"table": table, "row": row, "label": label, "column": column,
+                        "kind": "primary" if primary else "complementary", "reason": reason + extra})
+    return entries
+
+
+def _pattern_words(pattern: str, lists: tuple[str, ...]) -> str:
+    """``"0011"`` -> ``"people on health and inspectorate only"``."""
+    if pattern == TOTAL:
+        return "all people documented"
+    on = [name for name, bit in zip(lists, pattern, strict=False) if bit == "1"]
+    return f"people on {', '.join(on[:-1]) + ' and ' + on[-1] if len(on) > 1 else on[0]} only"
+
+
+# ------------------------------------------------------------------ writing, all or nothing
+def release_run(run_folder: str | Path, out: str | Path, config: ReleaseConfig | None = None, *,
+                force: bool = False) -> Release:
+    """Release a run folder into ``out``: publication.html and .pdf, release.json and the published
+    tables as CSV, all or nothing. With noise on, the release spends ``config.epsilon`` from the
+    dataset's ledger and is refused (PrivacyBudgetExceeded, nothing written) when too little is left.
+
+    >>> release_run("report", "publication", ReleaseConfig(nboot=100))  # doctest: +SKIP
+    """
+    from darkfigure.publish.report import publication_html, write_pdf
+
+    config = config or ReleaseConfig()
+    out, run = Path(out), RunFolder.read(run_folder)
+    check_output_folder(out, force, _not_a_release, "darkfigure release")
+    dataset = config.dataset or dataset_name(run)
+    ledger = _ledger(run, config) if config.dp else None
+    if ledger is not None:
+        _check_budget(ledger, dataset, config)
+    staging = _staging(out)
+    try:
+        release = prepare_release(run, config, dataset=dataset)
+        if ledger is not None:
+            left = ledger.remaining(dataset)[0]
+            release = replace(release, privacy={**release.privacy, "budget": ledger.budget(dataset)[0],
+                                                "spent_before": ledger.budget(dataset)[0] - left,
+                                                "remaining": left - config.epsilon})
+        _write_tables(release, staging)
+        html = publication_html(release)
+        (staging / "publication.html").write_text(html, encoding="utf-8")
+        write_pdf(html, staging / "publication.pdf")
+        if ledger is not None:  # last, so a failure above spends nothing; a failure below spends without publishing
+            entry = ledger.spend(dataset, config.epsilon, config.delta, purpose=f"darkfigure release {out.name}")
+            release = replace(release, ledger_entry={"dataset": dataset, **entry})
+        (staging / "release.json").write_text(json.dumps(release.to_dict(), indent=2, ensure_ascii=False,
+                                                         allow_nan=False) + "\n", encoding="utf-8")
+        staging.chmod(0o755)
+        check_output_folder(out, force, _not_a_release, "darkfigure release")
+        swap_in_folder(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return release
+
+
+def _not_a_release(entries: list[str]) -> str | None:
+    foreign = [e for e in entries if e not in RELEASE_FILES and not (e.startswith("prevalence_") and
+                                                                     e.endswith(".csv"))]
+    if foreign:
+        return f"it has {foreign[0]!r}"
+    return None if "release.json" in entries else "it has no release.json"
+
+
+def _staging(out: Path) -> Path:
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    except OSError as err:
+        raise InputError(f"cannot create the output folder ({err.strerror})", source=str(out)) from None
+
+
+def _write_tables(release: Release, folder: Path) -> None:
+    for name, file in release.table_files().items():
+        release.tables[name].to_csv(folder / file, index=False, lineterminator="\n")
+
+
+# ------------------------------------------------------------------ privacy (darkfigure.publish.privacy)
+def _ledger(run: RunFolder, config: ReleaseConfig) -> Any:
+    from darkfigure.publish.privacy import PrivacyLedger
+
+    path = config.ledger or run.path.resolve().parent / LEDGER_NAME
+    return PrivacyLedger(path, config.budget, config.delta_budget)
+
+
+def _check_budget(ledger: Any, dataset: str, config: ReleaseConfig) -> None:
+    left_epsilon, left_delta = ledger.remaining(dataset)
+    if config.epsilon > left_epsilon + 1e-9 or config.delta > left_delta + 1e-15:
+        budget, delta_budget = ledger.budget(dataset)
+        delta = f" and delta = {config.delta:g} (of {left_delta:g} left)" if config.delta else ""
+        raise PrivacyBudgetExceeded(
+            f"this release would spend epsilon = {config.epsilon:g}{delta} on dataset {dataset}, but only "
+            f"{max(left_epsilon, 0):g} of its epsilon budget of {budget:g} is left (ledger {ledger.path}); nothing "
+            "was written. Hand out the earlier publication again instead of a new release, or lower --epsilon")
+
+
+def _with_noise(parts: list[tuple[tuple[Any, ...], CaptureHistories]], lists: tuple[str, ...],
+                config: ReleaseConfig) -> tuple[list[tuple[tuple[Any, ...], CaptureHistories]], dict[str, Any]]:
+    """Each stratum's capture-history table with noise. The strata hold different people, so noise
+    with ``epsilon`` on each spends ``epsilon`` once (parallel composition)."""
+    from darkfigure.publish.privacy import noisy_histories
+
+    delta = config.delta if config.mechanism == "gaussian" else None
+    noisy = [(key, noisy_histories(h, config.epsilon, config.mechanism, delta)) for key, h in parts]
+    law = noisy[0][1].noise
+    return [(key, n.histories) for key, n in noisy], {"noisy": [n for _, n in noisy], "noise_scale": law.scale,
+                                                       "noise_sd": law.noise_sd, "margin_95": law.margin(0.95)}
+
+
+def _noisy_headline(overall: CaptureHistories, config: ReleaseConfig, method: Mapping[str, Any],
+                    noise: Mapping[str, Any]) -> dict[str, Any]:
+    """N estimated on the noisy table, its interval widened by the spread of N over fresh noise draws
+    (``darkfigure.publish.privacy.noise_uncertainty``; with strata, their noise summed cell by cell)."""
+    from darkfigure.errors import DarkfigureError
+    from darkfigure.publish.privacy import noise_uncertainty
+
+    name, settings = method["method"], dict(method["settings"])
+    level, seed = settings.pop("level"), settings.pop("seed")
+    base: dict[str, Any] = {"label": f"{name}, on the noisy table", "method": name, "n_observed": overall.n_observed,
+                            "source": "estimated again on the table with noise", "level": level}
+    try:
+        if len(noise["noisy"]) == 1:
+            extra = noise_uncertainty(noise["noisy"][0], name, {**settings, "seed": seed}, draws=config.noise_draws,
+                                      seed=seed, level=level)
+        else:
+            extra = _summed_noise_uncertainty(overall, noise["noisy"], name, {**settings, "seed": seed}, config)
+    except DarkfigureError as exc:
+        return {**base, "estimate": None, "note": f"N could not be estimated on the noisy table: {exc}"}
+    own = extra.estimate.interval
+    row = {"label": base["label"], "estimate": extra.estimate.estimate, "n_observed": overall.n_observed,
+           "model": extra.estimate.model, "intervals": [
+               {"kind": "with noise", "level": level, "lower": extra.lower, "upper": extra.upper},
+               *([{"kind": own.kind, "level": level, "lower": own.lower, "upper": own.upper}] if own else [])]}
+    return {**base, "estimate": extra.estimate.estimate, "model": extra.estimate.model, "lower": extra.lower,
+            "upper": extra.upper, "kind": "with noise", "noise_sd": extra.sd, "noise_draws": len(extra.draws),
+            "sampling_lower": own.lower if own else None, "sampling_upper": own.upper if own else None,
+            "sampling_kind": own.kind if own else None, "rows": [row]}
+
+
+def _summed_noise_uncertainty(overall: CaptureHistories, noisy: list[Any], method: str, settings: dict[str, Any],
+                              config: ReleaseConfig) -> Any:
+    """As ``noise_uncertainty``, for a table that adds up strata noised one by one: each re-noising
+    draws every stratum's noise afresh and adds them up."""
+    from darkfigure.estimation.api import BOOTSTRAP_METHODS, estimate
+    from darkfigure.publish.privacy import NoiseUncertainty, simulate_noise
+
+    base = estimate(overall, method, **settings, level=config.level)
+    quick = {**settings, "nboot": 0} if method in BOOTSTRAP_METHODS else settings
+    seed = int(settings.get("seed") or 0)
+    shape = (config.noise_draws, len(overall.counts))
+    total = sum(simulate_noise(n.noise.mechanism, n.noise.scale, shape, seed + i) for i, n in enumerate(noisy))
+    draws = np.array([estimate(overall.with_counts(np.maximum(overall.counts + e, 0)), method, **quick,
+                               level=config.level).estimate for e in total])
+    centre = float(np.median(draws))
+    below, above = np.quantile(draws, [(1 - config.level) / 2, (1 + config.level) / 2]) - centre
+    iv = base.interval
+    lower = base.estimate - math.hypot(base.estimate - iv.lower if iv else 0.0, float(below))
+    upper = base.estimate + math.hypot(iv.upper - base.estimate if iv else 0.0, float(above))
+    return NoiseUncertainty(base, draws, float(np.std(draws, ddof=1)), lower, upper, config.level)
+
+
+def _privacy(config: ReleaseConfig, noise: Mapping[str, Any]) -> dict[str, Any]:
+    if not config.dp:
+        return {"dp": False}
+    return {"dp": True, "mechanism": config.mechanism, "epsilon": config.epsilon, "delta": config.delta,
+            "noise_scale": noise.get("noise_scale"), "noise_sd_per_cell": noise.get("noise_sd"),
+            "noise_within_95": noise.get("margin_95"), "noised_table": "capture pattern within each category",
+            "budget": config.budget, "delta_budget": config.delta_budget}
