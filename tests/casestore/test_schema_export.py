@@ -117,10 +117,12 @@ def test_linkage_export_is_read_by_darkfigure_linkage(store, people, tmp_path):
     mapping = read_mapping(mapping_path)
     assert list(mapping.lists) == ["Shelter"]
     frame = read_lists(mapping)["Shelter"]
-    assert list(frame["record_id"]) == [a, b]
-    assert list(frame["family_name"]) == ["Quillfeather", "Park"]
-    assert list(frame["birth_date"]) == ["2007-09-30", "1980-01-05"]
-    assert list(frame["sex"]) == ["f", "m"]
+    # b is consented for linkage but not for statistics: the list feeds an estimate, so b stays out
+    assert b not in set(frame["record_id"])
+    assert list(frame["record_id"]) == [a]
+    assert list(frame["family_name"]) == ["Quillfeather"]
+    assert list(frame["birth_date"]) == ["2007-09-30"]
+    assert list(frame["sex"]) == ["f"]
     # a second organisation's list joins the same mapping file
     store.export_list(people["admin"], tmp_path / "other.csv", list_name="police")
     assert sorted(read_mapping(mapping_path).lists) == ["Shelter", "police"]

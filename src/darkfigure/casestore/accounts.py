@@ -75,7 +75,7 @@ class Accounts:
             raise InputError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}", column="role")
         if not re.fullmatch(r"[\w.@+-]{1,100}", username or ""):
             raise InputError("a username is 1-100 letters, digits or . @ + - _", column="username")
-        check_password(password)
+        check_password(password, username)
         with self.engine.begin() as conn:
             if conn.execute(select(users.c.id).where(users.c.username == username)).first():
                 raise InputError(f"the username {username!r} is taken; choose another", column="username")
@@ -112,7 +112,7 @@ class Accounts:
 
     def set_password(self, actor: Actor, username: str, password: str) -> None:
         """Change a password: one's own, or (administrator) any user's in the same organisation."""
-        check_password(password)
+        check_password(password, username)
         with self.engine.begin() as conn:
             row = conn.execute(select(users).where(users.c.username == username)).first()
             if row is None or (
@@ -133,10 +133,12 @@ class Accounts:
 
     def authenticate(self, username: str, password: str) -> Actor | None:
         """The user if the password is right (and the user active), else None; same work either way."""
+        if self._dummy_hash is None:  # made on the first attempt, whoever it names, so both cost the same
+            self._dummy_hash = self.hasher.hash("darkfigure timing equaliser")
+        if not isinstance(username, str) or not isinstance(password, str):
+            username, password = "", ""
         with self.engine.connect() as conn:
             row = conn.execute(select(users).where(users.c.username == username, users.c.active == true())).first()
-        if row is None and self._dummy_hash is None:
-            self._dummy_hash = self.hasher.hash("darkfigure timing equaliser")
         try:
             self.hasher.verify(row.password_hash if row else self._dummy_hash, password or "")
         except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -191,6 +193,14 @@ def same_org(actor: Actor, organisation_id: int) -> None:
         raise AccessDenied("this record belongs to another organisation")
 
 
-def check_password(password: str) -> None:
+def check_password(password: str, username: str | None = None) -> None:
+    """At least 10 characters (at most 1000) besides the user name, at least 3 different ones.
+
+    >>> check_password("correct horse 1")
+    """
     if not isinstance(password, str) or not 10 <= len(password) <= 1000:
         raise InputError("a password needs at least 10 characters (a short sentence is good)", column="password")
+    if len(set(password.strip())) < 3:
+        raise InputError("a password needs at least 3 different characters", column="password")
+    if username and len(password.casefold().replace(username.casefold(), "").strip()) < 10:
+        raise InputError("a password needs at least 10 characters besides the user name", column="password")

@@ -3,8 +3,11 @@
 Entry ``n`` stores the hash of entry ``n-1`` and its own hash ``HMAC-SHA256(audit key, canonical JSON of
 id, time, actor, organisation, action, case code, fields, previous hash)``. The audit key comes from the
 key ring (outside the database), so someone who can write the database cannot forge a consistent
-chain. A one-row ``audit_head`` holds the last id and hash: it is locked while appending (entries stay
-in one line under concurrent writers) and shows when entries were cut off the end.
+chain. A one-row ``audit_head`` holds the last id and a seal of it (``last_hash`` = HMAC of the last id
+and the last entry's hash, under the same key): it is locked while appending (entries stay in one line
+under concurrent writers) and shows when entries were cut off the end, even when the head is rewound
+to an earlier entry (the seal of an earlier head cannot be made without the key). A store that has
+users or cases but no audit entry at all has lost its log.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, insert, select, update
 
-from darkfigure.casestore.models import audit_head, audit_log
+from darkfigure.casestore.models import audit_head, audit_log, cases, users
 from darkfigure.casestore.types import AuditEntry, AuditVerdict
 
 GENESIS = "0" * 64
@@ -34,6 +37,16 @@ def entry_hash(key: bytes, entry: dict) -> str:
     keys = ("id", "at", "actor", "organisation_id", "action", "case_code", "fields", "previous_hash")
     canonical = json.dumps([entry[k] for k in keys], ensure_ascii=False, separators=(",", ":"))
     return hmac.new(key, canonical.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def head_seal(key: bytes, last_id: int, last_hash: str) -> str:
+    """The keyed seal the head stores for its last entry (id and hash), so a rewound head is found.
+
+    >>> len(head_seal(b"k" * 32, 1, GENESIS))
+    64
+    """
+    message = json.dumps(["audit head", last_id, last_hash], separators=(",", ":"))
+    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def append(
@@ -59,7 +72,10 @@ def append_many(
 ) -> None:
     """Append one entry per (case code, fields) pair, chained, in the caller's transaction."""
     head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).first()
-    last_id, last_hash = (head.last_id, head.last_hash) if head else (0, GENESIS)
+    last_id, last_hash = 0, GENESIS
+    if head is not None and head.last_id > 0:
+        last_id = head.last_id
+        last_hash = conn.execute(select(audit_log.c.hash).where(audit_log.c.id == last_id)).scalar() or GENESIS
     at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     rows = []
     for case_code, fields in entries:
@@ -79,10 +95,11 @@ def append_many(
     if not rows:
         return
     conn.execute(insert(audit_log), rows)
+    seal = head_seal(key, last_id, last_hash)
     if head:
-        conn.execute(update(audit_head).where(audit_head.c.id == 1).values(last_id=last_id, last_hash=last_hash))
+        conn.execute(update(audit_head).where(audit_head.c.id == 1).values(last_id=last_id, last_hash=seal))
     else:
-        conn.execute(insert(audit_head).values(id=1, last_id=last_id, last_hash=last_hash))
+        conn.execute(insert(audit_head).values(id=1, last_id=last_id, last_hash=seal))
 
 
 def to_entry(row) -> AuditEntry:
@@ -107,8 +124,15 @@ def verify(conn: Connection, key: bytes) -> AuditVerdict:
             return AuditVerdict(False, count, row.id, f"entry {row.id} was altered (its hash does not match)")
         previous, expected_id = row.hash, expected_id + 1
     head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).first()
-    if head and (head.last_id != expected_id - 1 or head.last_hash != previous):
+    sealed = head is not None and hmac.compare_digest(head_seal(key, head.last_id, previous), head.last_hash)
+    if head and (head.last_id != expected_id - 1 or not sealed):
         return AuditVerdict(False, count, expected_id, f"entries after {expected_id - 1} were removed")
     if head is None and count:
         return AuditVerdict(False, count, 1, "the audit head is missing")
+    if not count and _has_records(conn):
+        return AuditVerdict(False, 0, 1, "the store holds users or cases but its audit log is empty (removed)")
     return AuditVerdict(True, count, None, "")
+
+
+def _has_records(conn: Connection) -> bool:
+    return any(conn.execute(select(table.c.id).limit(1)).first() is not None for table in (users, cases))

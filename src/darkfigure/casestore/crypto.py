@@ -18,6 +18,7 @@ import json
 import os
 import re
 import secrets
+import stat
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,10 +61,13 @@ class KeyRing:
     'Mina'
     """
 
-    keys: dict[str, bytes]
+    keys: dict[str, bytes] = field(repr=False)
     active: str
-    mac_key: bytes
-    _aead: dict[str, Any] = field(default_factory=dict, repr=False)  # ciphers and derived keys, by id
+    mac_key: bytes = field(repr=False)
+    _aead: dict[Any, Any] = field(default_factory=dict, repr=False)  # ciphers and derived keys, by id
+
+    def __repr__(self) -> str:  # key material never reaches a log, traceback or error page
+        return f"KeyRing(key ids {sorted(self.keys)}, active {self.active!r})"
 
     @classmethod
     def generate(cls) -> KeyRing:
@@ -83,6 +87,8 @@ class KeyRing:
             ) from None
         if ring.active not in ring.keys:
             raise InputError(f"the {source} names active key {ring.active!r} but does not hold it")
+        if not all(re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", k) for k in ring.keys):
+            raise InputError(f"the {source} has a key id that is not 1-32 letters, digits or _ . -; check the file")
         return ring
 
     def to_json(self) -> str:
@@ -92,8 +98,15 @@ class KeyRing:
 
     @classmethod
     def read(cls, path: str | Path) -> KeyRing:
-        """Read a key file (JSON key ring)."""
+        """Read a key file (JSON key ring); refused when group or others may access it (chmod 600 it)."""
         try:
+            mode = os.stat(path).st_mode
+            if os.name == "posix" and stat.S_IMODE(mode) & 0o077:
+                raise InputError(
+                    f"the key file is readable or writable by others (mode {stat.S_IMODE(mode):o}); "
+                    f"make it private with `chmod 600 {path}`",
+                    source=str(path),
+                )
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as err:
             raise InputError(
@@ -136,9 +149,9 @@ class KeyRing:
         return KeyRing({self.active: self.keys[self.active]}, self.active, self.mac_key)
 
     def _cipher(self, key_id: str) -> AESGCM:
-        if key_id not in self._aead:
-            self._aead[key_id] = AESGCM(self.keys[key_id])
-        return self._aead[key_id]
+        if ("aes", key_id) not in self._aead:
+            self._aead["aes", key_id] = AESGCM(self.keys[key_id])
+        return self._aead["aes", key_id]
 
     def encrypt(self, value: str, associated: str) -> bytes:
         """AES-256-GCM ciphertext of ``value`` under the active key, bound to ``associated``."""
@@ -154,9 +167,12 @@ class KeyRing:
     def decrypt(self, blob: bytes, associated: str) -> str:
         """The plaintext, or InputError if the key is missing or the value was altered or moved."""
         blob = bytes(blob)
-        if blob[:1] != _VERSION:
+        if blob[:1] != _VERSION or len(blob) < 2 or len(blob) < 2 + blob[1] + 12 + 16:
             raise InputError(f"a stored value of {associated} is not a darkfigure ciphertext")
-        kid = self.key_id(blob)
+        try:
+            kid = self.key_id(blob)
+        except UnicodeDecodeError:
+            raise InputError(f"a stored value of {associated} is not a darkfigure ciphertext") from None
         if kid not in self.keys:
             raise InputError(
                 f"{associated} is encrypted with key {kid!r}, which this key ring lacks; use the right key file"
@@ -171,16 +187,16 @@ class KeyRing:
     @property
     def index_key(self) -> bytes:
         """The blind-index HMAC key (derived from the MAC key)."""
-        if "index" not in self._aead:
-            self._aead["index"] = _derive(self.mac_key, b"darkfigure name index")
-        return self._aead["index"]
+        if ("mac", "index") not in self._aead:
+            self._aead["mac", "index"] = _derive(self.mac_key, b"darkfigure name index")
+        return self._aead["mac", "index"]
 
     @property
     def audit_key(self) -> bytes:
         """The audit-chain HMAC key (derived from the MAC key)."""
-        if "audit" not in self._aead:
-            self._aead["audit"] = _derive(self.mac_key, b"darkfigure audit chain")
-        return self._aead["audit"]
+        if ("mac", "audit") not in self._aead:
+            self._aead["mac", "audit"] = _derive(self.mac_key, b"darkfigure audit chain")
+        return self._aead["mac", "audit"]
 
 
 def _derive(master: bytes, info: bytes) -> bytes:

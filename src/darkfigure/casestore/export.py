@@ -193,7 +193,7 @@ def _write_csv(path: Path, columns: tuple[str, ...], table: list[dict[str, Any]]
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns)
             writer.writeheader()
-            writer.writerows(table)
+            writer.writerows({k: spreadsheet_safe(v) for k, v in row.items()} for row in table)
         os.replace(staging, path)
     except OSError as err:
         staging.unlink(missing_ok=True)
@@ -202,13 +202,36 @@ def _write_csv(path: Path, columns: tuple[str, ...], table: list[dict[str, Any]]
         ) from None
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A cell value a spreadsheet will not run as a formula: text starting with = + - @ (or a tab or line
+    break) gets a leading apostrophe; numbers stay as they are.
+
+    >>> spreadsheet_safe("=1+2"), spreadsheet_safe("@SUM(A1)"), spreadsheet_safe(-99), spreadsheet_safe("Mina")
+    ("'=1+2", "'@SUM(A1)", -99, 'Mina')
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 LIST_COLUMNS = ("record_id", "given_name", "family_name", "birth_date", "sex", "citizenship")
 _LINK_SEX = {"Feminine": "f", "Masculine": "m", "TransgenderFeminine": "f", "TransgenderMasculine": "m"}
 
 
-def write_list(store, conn: Connection, actor, path: Path, list_name: str | None) -> Path:
-    """Write the list file (linkage-consented cases) and merge its table into ``mapping.toml`` beside it."""
-    where = (cases.c.organisation_id == actor.organisation_id, cases.c.consent_linkage == true())
+def write_list(store, conn: Connection, actor, path: Path, list_name: str | None) -> tuple[Path, list[str]]:
+    """Write the list file and merge its table into ``mapping.toml`` beside it; return the mapping's path
+    and the case codes written. The list is the road into an estimate, so a case enters it only when
+    consented for linkage AND for statistics."""
+    if list_name is not None and not re.fullmatch(r"[\w.-]{1,100}", list_name):
+        raise InputError("a list name is 1-100 letters, digits or . - _", column="list_name")
+    where = (
+        cases.c.organisation_id == actor.organisation_id,
+        cases.c.consent_linkage == true(),
+        cases.c.consent_statistics == true(),
+    )
     table = []
     for row in conn.execute(select(cases).where(*where).order_by(cases.c.id)):
 
@@ -230,7 +253,7 @@ def write_list(store, conn: Connection, actor, path: Path, list_name: str | None
     _write_csv(path, LIST_COLUMNS, table)
     org_name = conn.execute(select(organisations.c.name).where(organisations.c.id == actor.organisation_id)).scalar()
     name = list_name or _slug(org_name or "list")
-    return _merge_mapping(path, name)
+    return _merge_mapping(path, name), [row["record_id"] for row in table]
 
 
 def _slug(text: str) -> str:
@@ -258,7 +281,7 @@ def _merge_mapping(path: Path, name: str) -> Path:
     }
     lines = ["# Written by darkfigure cases export --format linkage; read by darkfigure encode / link.", ""]
     for list_name, entry in lists.items():
-        lines.append(f"[lists.{json.dumps(list_name)}]")
+        lines.append(f"[lists.{json.dumps(list_name, ensure_ascii=False)}]")
         lines += [f"{key} = {_toml(value)}" for key, value in entry.items()]
         lines.append("")
     mapping.write_text("\n".join(lines), encoding="utf-8")
@@ -267,9 +290,9 @@ def _merge_mapping(path: Path, name: str) -> Path:
 
 def _toml(value: Any) -> str:
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + " }"
+        return "{ " + ", ".join(f"{json.dumps(k, ensure_ascii=False)} = {_toml(v)}" for k, v in value.items()) + " }"
     if isinstance(value, list):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return (
-        json.dumps(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
-    )
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value).lower() if isinstance(value, bool) else str(value)

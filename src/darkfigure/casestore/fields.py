@@ -165,7 +165,9 @@ _FALSE = {"false", "no", "n", "0", "f", "off"}
 
 
 def check_value(name: str, value: Any) -> Any:
-    """The value of field ``name`` in stored form, or InputError (column = the field) saying why not.
+    """The value of field ``name`` in stored form, or InputError (column = the field) saying why not;
+    the message never repeats the value (it may be a name typed into the wrong column and would then
+    reach logs).
 
     Multi-selects come back as a tuple in pick-list order; empty text as None.
 
@@ -241,7 +243,7 @@ def _integer(spec: FieldSpec, value: Any) -> int:
     if isinstance(value, str) and re.fullmatch(r"\s*\d{1,6}\s*", value):
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 150:
-        raise InputError(f"expected a whole number from 0 to 150, got {str(value)[:40]!r}")
+        raise InputError("expected a whole number from 0 to 150")
     return value
 
 
@@ -251,7 +253,7 @@ def _number(spec: FieldSpec, value: Any) -> float:
     except (TypeError, ValueError):
         number = math.nan
     if not math.isfinite(number) or abs(number) > 180:
-        raise InputError(f"expected a coordinate from -180 to 180, got {str(value)[:40]!r}")
+        raise InputError("expected a coordinate from -180 to 180 in decimal degrees, e.g. 37.5665")
     return number
 
 
@@ -268,7 +270,7 @@ def parse_bool(value: Any) -> bool:
     text = str(value).strip().casefold()
     if text in _TRUE or text in _FALSE:
         return text in _TRUE
-    raise InputError(f"expected yes or no (true/false, 1/0), got {str(value)[:40]!r}")
+    raise InputError("expected yes or no (true/false, 1/0)")
 
 
 def _bool(spec: FieldSpec, value: Any) -> bool:
@@ -288,7 +290,7 @@ def _pick(spec: FieldSpec, value: Any) -> str:
     by_label = {label.casefold(): name for name, label in options.items()} | {n.casefold(): n for n in options}
     if text.casefold() in by_label:
         return by_label[text.casefold()]
-    raise InputError(f"expected one of {_choices(options)}; got {text[:40]!r}")
+    raise InputError(f"expected one of {_choices(options)}")
 
 
 def _split(value: Any) -> list[str]:
@@ -308,7 +310,7 @@ def _multi(spec: FieldSpec, value: Any) -> tuple[str, ...] | None:
 def _country(spec: FieldSpec, value: Any) -> str:
     text = str(value).strip().upper() if isinstance(value, str) else ""
     if not re.fullmatch(r"[A-Z]{2}", text):
-        raise InputError(f"expected an ISO 3166 two-letter country code such as KR or VN, got {str(value)[:40]!r}")
+        raise InputError("expected an ISO 3166 two-letter country code such as KR or VN")
     return text
 
 
@@ -320,7 +322,7 @@ def _countries(spec: FieldSpec, value: Any) -> tuple[str, ...] | None:
 def _language(spec: FieldSpec, value: Any) -> str:
     text = str(value).strip().lower() if isinstance(value, str) else ""
     if not re.fullmatch(r"[a-z]{2,3}", text):
-        raise InputError(f"expected an ISO 639 language code such as ko or eng, got {str(value)[:40]!r}")
+        raise InputError("expected an ISO 639 language code such as ko or eng")
     return text
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select, true, update
 
-from darkfigure.casestore import audit
+from darkfigure.casestore import audit, records
 from darkfigure.casestore.accounts import require
 from darkfigure.casestore.crypto import KeyRing
 from darkfigure.casestore.fields import decode_multi
@@ -33,7 +33,8 @@ class Oversight:
         if case_code:
             query = query.where(log.c.case_code == case_code.strip().upper())
         with self.engine.connect() as conn:
-            rows = conn.execute(query.order_by(log.c.id.desc()).offset(max(0, offset)).limit(min(limit, 1000))).all()
+            page = query.order_by(log.c.id.desc()).offset(max(0, int(offset))).limit(min(max(1, int(limit)), 1000))
+            rows = conn.execute(page).all()
         return [audit.to_entry(r) for r in rows]
 
     def verify_audit(self) -> AuditVerdict:
@@ -43,10 +44,12 @@ class Oversight:
 
     def counts(self, actor: Actor) -> Counts:
         """Dashboard figures for the actor's organisation (breakdowns by exploitation and year: cases
-        consented for statistics only)."""
+        consented for statistics only; for analysts every figure covers those cases only)."""
         require(actor, *ROLES)
         org = cases.c.organisation_id == actor.organisation_id
         stats = and_(org, cases.c.consent_statistics == true())
+        if actor.role == "analyst":  # an analyst sees nothing of cases not consented for statistics
+            org = stats
         with self.engine.connect() as conn:
 
             def count(*where) -> int:
@@ -101,13 +104,20 @@ class Oversight:
 
 def _reencrypt(conn: Connection, table, columns: tuple[str, ...], old: KeyRing, new: KeyRing) -> int:
     done = 0
-    rows = conn.execute(select(table.c.id, table.c.uid, *[table.c[c] for c in columns])).all()
-    for row in rows:
+    blobs = [table.c[c] for c in columns]
+    if table is cases:
+        query = select(table.c.id, table.c.uid, cases.c.uid.label("case_uid"), *blobs)
+    else:  # child rows are bound to their case too
+        query = select(table.c.id, table.c.uid, cases.c.uid.label("case_uid"), *blobs).join(
+            cases, cases.c.id == table.c.case_id
+        )
+    for row in conn.execute(query).all():
+        bound = row.uid if table is cases else records.child_uid(row.case_uid, row.uid)
         values = {}
         for column in columns:
             blob = getattr(row, column)
             if blob is not None:
-                associated = f"{table.name}/{row.uid}/{column}"
+                associated = f"{table.name}/{bound}/{column}"
                 values[column] = new.encrypt(old.decrypt(blob, associated), associated)
         if values:
             conn.execute(update(table).where(table.c.id == row.id).values(**values))

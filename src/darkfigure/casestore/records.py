@@ -95,6 +95,16 @@ def _from_text(kind: str, text: str) -> Any:
     return dt.date.fromisoformat(text) if kind == "date" else float(text) if kind == "number" else text
 
 
+def child_uid(case_uid: str, uid: str) -> str:
+    """The record part of a child row's associated data: its case's uid and its own, so an event,
+    perpetrator or support plan moved to another case (or organisation) no longer decrypts.
+
+    >>> child_uid("c" * 4, "e" * 4)
+    'cccc/eeee'
+    """
+    return f"{case_uid}/{uid}"
+
+
 def seal(ring: KeyRing, table: str, uid: str, column: str, value: Any) -> bytes | None:
     """The ciphertext of one value (None stays None), bound to table, record and column."""
     return None if value is None else ring.encrypt(_as_text(value), f"{table}/{uid}/{column}")
@@ -170,7 +180,7 @@ def _optional_text(value: Any, column: str, limit: int = 500) -> str | None:
     return text or None
 
 
-def event_row(ring: KeyRing, case_id: int, event: EventInput) -> dict[str, Any]:
+def event_row(ring: KeyRing, case_id: int, case_uid: str, event: EventInput) -> dict[str, Any]:
     """The database row of a checked event (InputError naming the hte_ column otherwise)."""
     kind = check_choice("hte_Type", event.type, "hte_Type")
     if kind not in EVENT_TYPES:
@@ -179,24 +189,31 @@ def event_row(ring: KeyRing, case_id: int, event: EventInput) -> dict[str, Any]:
     country = check_value("prs_MailingCountry", event.country) if event.country not in (None, "") else None
     uid = new_uid()
     row = {"uid": uid, "case_id": case_id, "type": kind, "year": date.year if date else None, "country": country}
+    bound = child_uid(case_uid, uid)
     texts = {"state": event.state, "city": event.city, "street": event.street, "postal_code": event.postal_code}
     for column, value in texts.items():
-        row[column] = seal(ring, "events", uid, column, _optional_text(value, "hte_" + column.title().replace("_", "")))
+        text = _optional_text(value, "hte_" + column.title().replace("_", ""))
+        row[column] = seal(ring, "events", bound, column, text)
     row["description"] = seal(
-        ring, "events", uid, "description", _optional_text(event.description, "hte_Description", 20000)
+        ring, "events", bound, "description", _optional_text(event.description, "hte_Description", 20000)
     )
-    row["date"] = seal(ring, "events", uid, "date", date)
-    for column, value in (("latitude", event.latitude), ("longitude", event.longitude)):
-        row[column] = seal(ring, "events", uid, column, check_value("prs_MailingLatitude", value))
+    row["date"] = seal(ring, "events", bound, "date", date)
+    for column, name in (("latitude", "hte_Latitude"), ("longitude", "hte_Longitude")):
+        try:
+            value = check_value("prs_MailingLatitude", getattr(event, column))
+        except InputError as err:
+            raise InputError(err.message, column=name) from None
+        row[column] = seal(ring, "events", bound, column, value)
     return row
 
 
-def event_view(ring: KeyRing, row: Any, hide: bool) -> EventView:
+def event_view(ring: KeyRing, row: Any, hide: bool, case_uid: str) -> EventView:
     """An event as the actor may see it."""
 
     def open_(column: str, kind: str = "text") -> Any:
         raw = getattr(row, column)
-        return HIDDEN if hide and raw is not None else unseal(ring, "events", row.uid, column, raw, kind)
+        bound = child_uid(case_uid, row.uid)
+        return HIDDEN if hide and raw is not None else unseal(ring, "events", bound, column, raw, kind)
 
     return EventView(
         row.uid,
@@ -214,60 +231,64 @@ def event_view(ring: KeyRing, row: Any, hide: bool) -> EventView:
     )
 
 
-def perpetrator_row(ring: KeyRing, case_id: int, perp: PerpetratorInput) -> dict[str, Any]:
+def perpetrator_row(ring: KeyRing, case_id: int, case_uid: str, perp: PerpetratorInput) -> dict[str, Any]:
     """The database row of a checked perpetrator."""
     uid = new_uid()
+    bound = child_uid(case_uid, uid)
     roles = check_choices("per_RoleInProcess", perp.role_in_process, "per_RoleInProcess")
     return {
         "uid": uid,
         "case_id": case_id,
         "role_in_process": encode_multi(roles),
-        "first_name": seal(ring, "perpetrators", uid, "first_name", _optional_text(perp.first_name, "prs_FirstName")),
+        "first_name": seal(ring, "perpetrators", bound, "first_name", _optional_text(perp.first_name, "prs_FirstName")),
         "second_name": seal(
-            ring, "perpetrators", uid, "second_name", _optional_text(perp.second_name, "prs_SecondName")
+            ring, "perpetrators", bound, "second_name", _optional_text(perp.second_name, "prs_SecondName")
         ),
         "role_details": seal(
-            ring, "perpetrators", uid, "role_details", _optional_text(perp.role_details, "per_RoleDetails", 20000)
+            ring, "perpetrators", bound, "role_details", _optional_text(perp.role_details, "per_RoleDetails", 20000)
         ),
     }
 
 
-def perpetrator_view(ring: KeyRing, row: Any, hide: bool) -> PerpetratorView:
+def perpetrator_view(ring: KeyRing, row: Any, hide: bool, case_uid: str) -> PerpetratorView:
     """A perpetrator as the actor may see it."""
 
     def open_(column: str) -> Any:
         raw = getattr(row, column)
-        return HIDDEN if hide and raw is not None else unseal(ring, "perpetrators", row.uid, column, raw)
+        bound = child_uid(case_uid, row.uid)
+        return HIDDEN if hide and raw is not None else unseal(ring, "perpetrators", bound, column, raw)
 
     return PerpetratorView(
         row.uid, open_("first_name"), open_("second_name"), decode_multi(row.role_in_process), open_("role_details")
     )
 
 
-def support_plan_row(ring: KeyRing, case_id: int, plan: SupportPlanInput) -> dict[str, Any]:
+def support_plan_row(ring: KeyRing, case_id: int, case_uid: str, plan: SupportPlanInput) -> dict[str, Any]:
     """The database row of a checked support plan."""
     uid = new_uid()
+    bound = child_uid(case_uid, uid)
     return {
         "uid": uid,
         "case_id": case_id,
         "type": check_choice("spl_Type", plan.type, "spl_Type"),
         "objectives": seal(
-            ring, "support_plans", uid, "objectives", _optional_text(plan.objectives, "spl_Objectives", 20000)
+            ring, "support_plans", bound, "objectives", _optional_text(plan.objectives, "spl_Objectives", 20000)
         ),
         "action_plan": seal(
-            ring, "support_plans", uid, "action_plan", _optional_text(plan.action_plan, "spl_ActionPlan", 20000)
+            ring, "support_plans", bound, "action_plan", _optional_text(plan.action_plan, "spl_ActionPlan", 20000)
         ),
         "planned_end_date": _optional_date(plan.planned_end_date, "spl_PlannedEndDate"),
         "actual_end_date": _optional_date(plan.actual_end_date, "spl_ActualEndDate"),
     }
 
 
-def support_plan_view(ring: KeyRing, row: Any, hide: bool) -> SupportPlanView:
+def support_plan_view(ring: KeyRing, row: Any, hide: bool, case_uid: str) -> SupportPlanView:
     """A support plan as the actor may see it."""
 
     def open_(column: str) -> Any:
         raw = getattr(row, column)
-        return HIDDEN if hide and raw is not None else unseal(ring, "support_plans", row.uid, column, raw)
+        bound = child_uid(case_uid, row.uid)
+        return HIDDEN if hide and raw is not None else unseal(ring, "support_plans", bound, column, raw)
 
     return SupportPlanView(
         row.uid, row.type, open_("objectives"), open_("action_plan"), row.planned_end_date, row.actual_end_date

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
-from sqlalchemy import Connection, and_, delete, func, insert, select, true, union, update
+from sqlalchemy import Connection, and_, delete, false, func, insert, select, true, union, update
 
 from darkfigure.casestore import audit, records
 from darkfigure.casestore.accounts import Accounts, now, require, same_org
@@ -85,9 +85,9 @@ class CaseStore(Accounts, Oversight):
         checked = self._checked(data)
         values = self._case_values(actor, data, checked, self._free_code(conn))
         case_id = conn.execute(insert(cases).values(**values)).inserted_primary_key[0]
-        self._write_tokens(conn, case_id, checked)
+        self._write_tokens(conn, actor.organisation_id, case_id, checked)
         self._write_consents(conn, actor, case_id, data.consents)
-        self._write_children(conn, case_id, data)
+        self._write_children(conn, case_id, values["uid"], data)
         return values["code"]
 
     def _case_values(self, actor: Actor, data: CaseInput, checked: dict[str, Any], code: str) -> dict[str, Any]:
@@ -109,8 +109,9 @@ class CaseStore(Accounts, Oversight):
         values.update({f"consent_{p}": bool(g) for p, g in data.consents.items()})
         return values
 
-    def _name_tokens(self, names: dict[str, Any]) -> list[str]:
-        return sorted({blind_index(self.ring, t) for n in NAME_FIELDS for t in name_tokens(names.get(n))})
+    def _name_tokens(self, organisation_id: int, names: dict[str, Any]) -> list[str]:
+        words = {t for n in NAME_FIELDS for t in name_tokens(names.get(n))}
+        return sorted(_org_index(self.ring, organisation_id, t) for t in words)
 
     def _checked(self, data: CaseInput) -> dict[str, Any]:
         checked, errors = records.check_fields(data.fields)
@@ -135,8 +136,8 @@ class CaseStore(Accounts, Oversight):
             if conn.execute(select(cases.c.id).where(cases.c.code == code)).first() is None:
                 return code
 
-    def _write_tokens(self, conn: Connection, case_id: int, names: dict[str, Any]) -> None:
-        tokens = self._name_tokens(names)
+    def _write_tokens(self, conn: Connection, organisation_id: int, case_id: int, names: dict[str, Any]) -> None:
+        tokens = self._name_tokens(organisation_id, names)
         conn.execute(delete(name_tokens_table).where(name_tokens_table.c.case_id == case_id))
         if tokens:
             conn.execute(insert(name_tokens_table), [{"case_id": case_id, "token": t} for t in tokens])
@@ -153,14 +154,14 @@ class CaseStore(Accounts, Oversight):
                 "an outgoing referral needs the person's consent for referral; record it first", column=touched[0]
             )
 
-    def _write_children(self, conn: Connection, case_id: int, data: CaseInput) -> None:
+    def _write_children(self, conn: Connection, case_id: int, case_uid: str, data: CaseInput) -> None:
         for table, rows, build in (
             (events, data.events, records.event_row),
             (perpetrators_table, data.perpetrators, records.perpetrator_row),
             (support_plans_table, data.support_plans, records.support_plan_row),
         ):
             if rows:
-                conn.execute(insert(table), [build(self.ring, case_id, r) for r in rows])
+                conn.execute(insert(table), [build(self.ring, case_id, case_uid, r) for r in rows])
 
     def update_case(self, actor: Actor, code: str, data: CaseInput) -> None:
         """Change the fields present in ``data`` (None clears), record its consents, add its events.
@@ -170,9 +171,10 @@ class CaseStore(Accounts, Oversight):
         checked = self._checked(data)
         with self.engine.begin() as conn:
             row = self._case_row(conn, actor, code)
-            if row.consent_case_work is False and records.changed_identifying(data):
+            if row.consent_case_work is False and records.changed_identifying(data) and not _erasure(actor, data):
                 raise AccessDenied(
-                    f"case {code}: consent for case work was withdrawn; identifying data stay as they are"
+                    f"case {code}: consent for case work was withdrawn; identifying data stay as they are "
+                    "(an administrator may only erase them)"
                 )
             referral = data.consents.get("referral", row.consent_referral)
             self._check_referral(checked, referral)
@@ -188,9 +190,9 @@ class CaseStore(Accounts, Oversight):
             conn.execute(update(cases).where(cases.c.id == row.id).values(**values))
             if set(NAME_FIELDS) & set(checked):
                 names = records.case_fields(self.ring, row, hide=False) | checked
-                self._write_tokens(conn, row.id, names)
+                self._write_tokens(conn, row.organisation_id, row.id, names)
             self._write_consents(conn, actor, row.id, data.consents)
-            self._write_children(conn, row.id, data)
+            self._write_children(conn, row.id, row.uid, data)
             audit.append(
                 conn,
                 self.ring.audit_key,
@@ -248,9 +250,9 @@ class CaseStore(Accounts, Oversight):
             row.updated_at,
             records.case_fields(self.ring, row, hide),
             {p: getattr(row, f"consent_{p}") for p in PURPOSES},
-            tuple(records.event_view(self.ring, r, hide) for r in children(events)),
-            tuple(records.perpetrator_view(self.ring, r, hide) for r in children(perpetrators_table)),
-            tuple(records.support_plan_view(self.ring, r, hide) for r in children(support_plans_table)),
+            tuple(records.event_view(self.ring, r, hide, row.uid) for r in children(events)),
+            tuple(records.perpetrator_view(self.ring, r, hide, row.uid) for r in children(perpetrators_table)),
+            tuple(records.support_plan_view(self.ring, r, hide, row.uid) for r in children(support_plans_table)),
             hide,
         )
 
@@ -265,7 +267,7 @@ class CaseStore(Accounts, Oversight):
         ``consent`` (a purpose that must be given). Analysts see only cases consented for statistics.
         """
         require(actor, *ROLES)
-        page, per_page = max(1, int(page)), min(max(1, int(per_page)), 500)
+        page, per_page = max(1, _whole(page, "page")), min(max(1, _whole(per_page, "per_page")), 500)
         where = [cases.c.organisation_id == actor.organisation_id, *_filters(filters or {})]
         if actor.role == "analyst":
             where.append(cases.c.consent_statistics == true())
@@ -298,7 +300,7 @@ class CaseStore(Accounts, Oversight):
             if re.fullmatch(r"[0-9A-Z]{1,4}(-[0-9A-Z]{0,4})?", code)
             else None
         )
-        tokens = sorted({blind_index(self.ring, t) for t in name_tokens(text)})
+        tokens = sorted({_org_index(self.ring, actor.organisation_id, t) for t in name_tokens(text)})
         if actor.role not in _IDENTITY_ROLES or not tokens:
             return by_code if by_code is not None else cases.c.id.is_(None)
         matched = (
@@ -307,6 +309,11 @@ class CaseStore(Accounts, Oversight):
             .group_by(name_tokens_table.c.case_id)
             .having(func.count(func.distinct(name_tokens_table.c.token)) == len(tokens))
         )
+        if actor.role != "administrator":  # a name must not reveal a case whose identity is hidden from them
+            withdrawn = select(cases.c.id).where(
+                cases.c.organisation_id == actor.organisation_id, cases.c.consent_case_work == false()
+            )
+            matched = matched.where(name_tokens_table.c.case_id.not_in(withdrawn))
         audit.append(conn, self.ring.audit_key, actor.username, actor.organisation_id, "search_name", None, ("name",))
         if by_code is not None:  # a union of ids, not an OR, keeps both sides on their indexes
             matched = union(select(cases.c.id).where(by_code), matched)
@@ -330,7 +337,7 @@ class CaseStore(Accounts, Oversight):
             row = self._case_row(conn, actor, code)
             if row.consent_case_work is False:
                 raise AccessDenied(f"case {code}: consent for case work was withdrawn; nothing can be added")
-            values = build(self.ring, row.id, item)
+            values = build(self.ring, row.id, row.uid, item)
             conn.execute(insert(table).values(**values))
             conn.execute(update(cases).where(cases.c.id == row.id).values(updated_at=now()))
             audit.append(conn, self.ring.audit_key, actor.username, actor.organisation_id, "update", row.code, (label,))
@@ -388,16 +395,17 @@ class CaseStore(Accounts, Oversight):
         from darkfigure.casestore import export
 
         require(actor, "administrator")
+        shown = ("prs_FirstName", "prs_MiddleName", "prs_SecondName", "prs_Birthdate")
         with self.engine.begin() as conn:
-            mapping = export.write_list(self, conn, actor, Path(path), list_name)
-            audit.append(
+            mapping, codes = export.write_list(self, conn, actor, Path(path), list_name)
+            # one entry per case, so the log answers "who has seen this person's identity"
+            audit.append_many(
                 conn,
                 self.ring.audit_key,
                 actor.username,
                 actor.organisation_id,
                 "export_list",
-                None,
-                ("prs_FirstName", "prs_SecondName", "prs_Birthdate"),
+                [(code, shown) for code in codes] or [(None, shown)],
             )
         return mapping
 
@@ -422,6 +430,29 @@ def _derived(checked: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _whole(value: Any, name: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a whole number", column=name) from None
+
+
+def _org_index(ring: KeyRing, organisation_id: int, word: str) -> str:
+    """The blind index of a name word within one organisation: the same name in two organisations gives
+    different tokens, so the database does not link people across organisations."""
+    return blind_index(ring, f"{int(organisation_id)}\x00{word}")
+
+
+def _erasure(actor: Actor, data: CaseInput) -> bool:
+    """Whether a change only erases identifying values (administrators may, after consent is withdrawn)."""
+    identifying = {n: v for n, v in data.fields.items() if n in FIELDS and FIELDS[n].identifying}
+    return (
+        actor.role == "administrator"
+        and not (data.events or data.perpetrators or data.support_plans)
+        and all(v is None or (isinstance(v, str) and not v.strip()) for v in identifying.values())
+    )
+
+
 def _filters(filters: dict) -> list[Any]:
     where = []
     for key, value in filters.items():
@@ -434,7 +465,7 @@ def _filters(filters: dict) -> list[Any]:
         elif key == "type_of_exploitation":
             where.append(cases.c.vic_typeofexploitation.like(f"%;{str(value).replace('%', '')};%"))
         elif key == "year":
-            where.append(cases.c.registration_year == int(value))
+            where.append(cases.c.registration_year == _whole(value, "year"))
         elif key == "consent" and value in PURPOSES:
             where.append(cases.c[f"consent_{value}"] == true())
         else:
@@ -467,7 +498,9 @@ def open_store(
             "no case key: give a key file, or set DARKFIGURE_CASE_KEY or DARKFIGURE_CASE_KEY_FILE "
             "(darkfigure cases init makes one)"
         )
-    engine = make_engine(database_url(url))
+    target = database_url(url)
+    _private_sqlite_file(target)
+    engine = make_engine(target)
     if migrate_schema:
         migrate(engine)
     return CaseStore(engine, ring, password_hasher or PasswordHasher())
@@ -490,8 +523,17 @@ def init_store(url: str | os.PathLike | None, key_file: str | os.PathLike, *, pa
         ring.write(key_file)
     target = database_url(url)
     if target.startswith("sqlite:///") and target != "sqlite:///:memory:":
-        path = Path(target.removeprefix("sqlite:///"))
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        Path(target.removeprefix("sqlite:///").split("?")[0]).parent.mkdir(parents=True, exist_ok=True)
     return open_store(target, ring, password_hasher=password_hasher)
+
+
+def _private_sqlite_file(target: str) -> None:
+    """Create a new SQLite database file readable by its owner only (SQLite gives its WAL the same mode)."""
+    if not target.startswith("sqlite:///") or target.startswith("sqlite:///:memory:"):
+        return
+    path = Path(target.removeprefix("sqlite:///").split("?")[0])
+    if path.parent.is_dir() and not path.exists():
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -45,6 +46,8 @@ EVENT_COLUMNS = {
 IMPORT_COLUMNS = (*FIELDS, *CONSENT_COLUMNS, *EVENT_COLUMNS)
 MAX_BYTES = 200 * 1024 * 1024
 MAX_ROWS = 200_000
+MAX_COLUMNS = 2 * len(IMPORT_COLUMNS)  # an XLSX row is read this far at most
+MAX_UNPACKED = 1024 * 1024 * 1024
 
 
 def read_cases(path: str | Path, format: str | None = None) -> list[CaseInput]:
@@ -113,10 +116,17 @@ def _read_xlsx(path: Path) -> tuple[list[str], Iterator[list[Any]]]:
     import openpyxl
 
     try:
+        _check_zip(path)
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         sheet = book.worksheets[0]
-        table = [list(r) for r in sheet.iter_rows(values_only=True)]
+        table = []
+        for cells in sheet.iter_rows(values_only=True):
+            table.append(list(cells[:MAX_COLUMNS]))
+            if len(table) > MAX_ROWS + 1:  # enough to say the file is too long, without reading it all
+                break
         book.close()
+    except InputError:
+        raise
     except (
         zipfile.BadZipFile,
         KeyError,
@@ -142,18 +152,32 @@ def _read_xlsx(path: Path) -> tuple[list[str], Iterator[list[Any]]]:
     return header, iter(table[1:])
 
 
+def _check_zip(path: Path) -> None:
+    """Refuse a workbook whose parts unpack to more than :data:`MAX_UNPACKED` bytes (a zip bomb)."""
+    with zipfile.ZipFile(path) as archive:
+        unpacked = sum(info.file_size for info in archive.infolist())
+    if unpacked > MAX_UNPACKED:
+        raise InputError(
+            f"the workbook unpacks to over {MAX_UNPACKED // 2**20} MB; save the sheet as CSV or split it",
+            source=str(path),
+        )
+
+
 def _check_header(header: list[str]) -> list[Problem]:
     problems, seen = [], set()
-    for name in header:
-        if name in seen:
-            problems.append(Problem(1, name, "the column appears twice; keep one"))
+    for position, name in enumerate(header, start=1):
+        # a header cell is named only when it looks like a column name: a file without a header row
+        # would otherwise put the first person's name and birth date into the error message
+        label = name if re.fullmatch(r"[A-Za-z]{1,12}_[A-Za-z0-9_]{1,48}", name) else f"#{position}"
+        if name and name in seen:
+            problems.append(Problem(1, label, "the column appears twice; keep one"))
         elif name and name not in IMPORT_COLUMNS:
             problems.append(
                 Problem(
                     1,
-                    name[:60],
+                    label,
                     "unknown column; expected HTCDS names such as prs_FirstName, "
-                    "vic_TypeOfExploitation, con_Statistics, hte_City",
+                    "vic_TypeOfExploitation, con_Statistics, hte_City (is the first row the header?)",
                 )
             )
         seen.add(name)
@@ -183,7 +207,7 @@ def _row_case(row: dict[str, Any], number: int) -> tuple[CaseInput, list[Problem
     if event:
         try:
             events.append(EventInput(**{"type": None, **event}))
-            records.event_row(_CHECK_RING, 0, events[0])
+            records.event_row(_CHECK_RING, 0, "", events[0])
         except InputError as err:
             problems.append(Problem(number, err.column or "hte_Type", err.message))
     return CaseInput(fields, consents, events), problems
@@ -220,7 +244,9 @@ def insert_cases(
         conn.execute(insert(cases), rows)
         uids = [r["uid"] for r in rows]
         ids = dict(conn.execute(select(cases.c.uid, cases.c.id).where(cases.c.uid.in_(uids))).all())
-        _insert_related(store, conn, actor, [(ids[r["uid"]], case) for r, case in zip(rows, batch, strict=True)])
+        _insert_related(
+            store, conn, actor, [(ids[r["uid"]], r["uid"], case) for r, case in zip(rows, batch, strict=True)]
+        )
         audit.append_many(
             conn,
             store.ring.audit_key,
@@ -244,12 +270,13 @@ def _free_codes(conn: Connection, n: int) -> list[str]:
     return sorted(codes)
 
 
-def _insert_related(store, conn: Connection, actor, pairs: list[tuple[int, CaseInput]]) -> None:
+def _insert_related(store, conn: Connection, actor, cases_: list[tuple[int, str, CaseInput]]) -> None:
     from darkfigure.casestore.service import _consent_rows
 
-    tokens = [{"case_id": i, "token": t} for i, case in pairs for t in store._name_tokens(case.fields)]
-    given = [row for i, case in pairs for row in _consent_rows(actor, i, case.consents)]
-    found = [records.event_row(store.ring, i, e) for i, case in pairs for e in case.events]
+    org = actor.organisation_id
+    tokens = [{"case_id": i, "token": t} for i, _, case in cases_ for t in store._name_tokens(org, case.fields)]
+    given = [row for i, _, case in cases_ for row in _consent_rows(actor, i, case.consents)]
+    found = [records.event_row(store.ring, i, uid, e) for i, uid, case in cases_ for e in case.events]
     for table, rows in ((name_tokens, tokens), (consents, given), (events, found)):
         if rows:
             conn.execute(insert(table), rows)
