@@ -16,6 +16,7 @@ get entity ids at several match-probability thresholds; each clustering becomes 
 from darkfigure.linkage.cluster import LinkageResult, cluster_at_thresholds, entities_from_pairs, histories_by_threshold
 from darkfigure.linkage.evaluate import LinkageQuality, evaluate
 from darkfigure.linkage.fields import (
+    CASE_FIELDS,
     STANDARD_FIELDS,
     ColumnMapping,
     ListMapping,
@@ -27,6 +28,7 @@ from darkfigure.linkage.names import coarse_name_key, name_key
 from darkfigure.linkage.plaintext import DEFAULT_THRESHOLDS, link
 
 __all__ = [
+    "CASE_FIELDS",
     "DEFAULT_THRESHOLDS",
     "STANDARD_FIELDS",
     "ColumnMapping",

@@ -57,7 +57,8 @@ class LinkageResult:
     ``list_l``, ``record_id_l``, ``list_r``, ``record_id_r``, ``match_probability`` and
     ``match_weight`` for the pairs at or above the lowest threshold; ``clusterings`` maps each
     threshold to entity ids in the order of ``records``. ``model`` is the trained Splink model,
-    ``blocking_rules`` the rules that generated the pairs, ``timings`` the seconds per stage.
+    ``blocking_rules`` the rules that generated the pairs, ``timings`` the seconds per stage,
+    ``warnings`` what went less well than planned (a training block that had to fall back, say).
 
     >>> records = pd.DataFrame({"list": ["A", "B", "B"], "record_id": ["1", "1", "2"]})
     >>> r = LinkageResult.from_clusterings(records, pd.DataFrame(), {0.5: [1, 1, 2], 0.9: [1, 2, 3]}, 0.5)
@@ -72,6 +73,7 @@ class LinkageResult:
     model: Mapping[str, Any] = field(default_factory=dict, repr=False)
     blocking_rules: tuple[str, ...] = ()
     timings: Mapping[str, float] = field(default_factory=dict, repr=False)
+    warnings: tuple[str, ...] = ()
 
     @classmethod
     def from_clusterings(

@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import difflib
 import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +51,17 @@ STANDARD_FIELDS = (
     "sex",
     "place_of_origin",
 )
+# Fields that describe the case rather than the person: organisations record them differently (a
+# hotline's call date is not the police's detention date, nor the province where one saw her the
+# province where another did), so linkage does not compare them unless asked to.
+CASE_FIELDS = ("event_date", "place_of_exploitation", "exploitation_form")
 _LIST_KEYS = ("file", "record_id", "extra", *STANDARD_FIELDS)
 _NOTE_KEYS = ("label", "kind")
 _INTEGER_COLUMNS = ("birth_year", "birth_month", "birth_day")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%Y/%m/%d", "%d/%m/%Y", "%d.%m.%Y", "%Y.%m.%d")
 _SEX = {
-    "f": "f", "female": "f", "w": "f", "woman": "f", "girl": "f", "여": "f", "여성": "f", "녀": "f", "여자": "f",
-    "m": "m", "male": "m", "man": "m", "boy": "m", "남": "m", "남성": "m", "남자": "m",
+    "f": "f", "female": "f", "feminine": "f", "w": "f", "woman": "f", "girl": "f", "여": "f", "여성": "f", "녀": "f",
+    "여자": "f", "m": "m", "male": "m", "masculine": "m", "man": "m", "boy": "m", "남": "m", "남성": "m", "남자": "m",
 }  # fmt: skip
 
 
@@ -113,6 +117,20 @@ class ColumnMapping:
     def extra_fields(self) -> tuple[str, ...]:
         """Every extra field named by any list, sorted."""
         return tuple(sorted({f for m in self.lists.values() for f in m.extras}))
+
+    def without_extras(self, fields: Iterable[str]) -> ColumnMapping:
+        """The mapping without the named extra fields (standard identity fields are kept).
+
+        >>> cm = ColumnMapping.from_dict({"A": {"given_name": "g", "extra": {"event_date": "d", "phone": "p"}}})
+        >>> cm.without_extras(CASE_FIELDS).lists["A"].extras
+        {'phone': 'p'}
+        """
+        dropped = set(fields)
+        lists = {
+            name: replace(entry, extras={f: c for f, c in entry.extras.items() if f not in dropped})
+            for name, entry in self.lists.items()
+        }
+        return ColumnMapping(lists, self.source)
 
 
 def read_mapping(path: str | Path) -> ColumnMapping:
@@ -196,12 +214,14 @@ def _flatten_simulator_layout(
     fields = entry.get("fields", {})
     codes = entry.get("codes", {})
     date_format = entry.get("date_format")
-    if not isinstance(fields, Mapping) or not isinstance(codes, Mapping) or not all(
-        isinstance(c, Mapping) for c in codes.values()
+    if (
+        not isinstance(fields, Mapping)
+        or not isinstance(codes, Mapping)
+        or not all(isinstance(c, Mapping) for c in codes.values())
     ):
         raise InputError(f"list {name!r}: fields and codes must be tables", source=source)
     if date_format is not None and not isinstance(date_format, str):
-        raise InputError(f"list {name!r}: date_format must be text such as \"%d/%m/%Y\"", source=source)
+        raise InputError(f'list {name!r}: date_format must be text such as "%d/%m/%Y"', source=source)
     extra = dict(_extras(name, flat.pop("extra", {}), source))
     for key, column in fields.items():
         if key in _LIST_KEYS:

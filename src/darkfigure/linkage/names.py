@@ -66,14 +66,14 @@ _FAMILY_VARIANTS: dict[str, tuple[str, ...]] = {
     "hwang": ("whang",),
     "ahn": ("an", "ahnn"),
     "jeon": ("jun", "chun", "chon", "jon"),
-    "yoo": ("yu", "you"),
-    "ryu": ("ryoo", "rhyu", "lyu", "ryou"),
+    # 류 (North) and 유 (South) write the same family names (柳, 劉, 兪), so they are one key
+    "yoo": ("yu", "you", "ryu", "ryoo", "rhyu", "lyu", "ryou", "yiu"),
     "ko": ("go", "koh", "goh"),
     "moon": ("mun", "moun"),
     "yang": ("ryang",),
     "son": ("sohn",),
     "bae": ("pae", "bai", "bea"),
-    "baek": ("paek", "baik", "paik", "baeg"),
+    "baek": ("paek", "baik", "paik", "baeg", "back", "paeg"),
     "heo": ("hur", "huh", "ho", "hoh"),
     "noh": ("no", "roh", "ro", "rho", "nho"),
     "kwak": ("gwak",),
@@ -93,10 +93,11 @@ _FAMILY_VARIANTS: dict[str, tuple[str, ...]] = {
     "eom": ("um", "uhm", "om"),
     "gil": ("kil",),
     "namgung": ("namkung", "namgoong"),
+    "na": ("ra", "la", "nah"),  # 羅: 나 in the South, 라 in the North
 }
 # Common family names with one usual spelling (still recognised when a full name is split).
 _FAMILY_SINGLE = (
-    "han", "song", "hong", "nam", "min", "ha", "cha", "won", "bang", "na", "ma", "do", "gong", "pyo",
+    "han", "song", "hong", "nam", "min", "ha", "cha", "won", "bang", "ma", "do", "gong", "pyo",
     "tak", "kye", "seok", "seol", "wang", "geum", "yuk", "maeng", "mo", "guk", "pyeon", "myung", "gi",
 )  # fmt: skip
 _FAMILY_CANONICAL = {
@@ -168,7 +169,7 @@ def fold_romanisation(letters: str) -> str:
     letters = _SILENT_H.sub(r"\1", letters)
     for old, new in _VOWEL_RULES:
         letters = letters.replace(old, new)
-    letters = letters.replace("sh", "s").replace("ch", "j").replace("ng", "N")
+    letters = letters.replace("sh", "s").replace("ch", "j").replace("ck", "k").replace("c", "k").replace("ng", "N")
     letters = letters.translate(_CONSONANT_TABLE).replace("N", "ng")
     return _DOUBLED.sub(r"\1", letters)
 
@@ -225,13 +226,27 @@ def clean_words(text: str | None) -> list[str]:
 
 
 def coarse_name_key(text: str | None, *, family: bool = False) -> str:
-    """:func:`name_key` with the back vowels ``o`` and ``u`` merged and ``ae`` read as ``e``.
+    """:func:`name_key` with the back vowels ``o`` and ``u`` merged, ``ae`` and ``ye`` read as ``e``,
+    and an initial ``r``/``l`` read as the South writes it (dropped before ``i`` or ``y``, else ``n``).
+
+    The last two merge the spellings of 혜 (Hye, Hae) and the North's initial ㄹ with the South's
+    ㅇ or ㄴ: 련/연 (Ryon, Yeon), 룡/용 (Ryong, Yong), 례/예 (Rye, Ye), 란/난 (Ran, Nan).
 
     >>> coarse_name_key("Jung") == coarse_name_key("Jeong") == coarse_name_key("Chŏng")
     True
+    >>> coarse_name_key("Ryon-hui") == coarse_name_key("Yeonhee"), coarse_name_key("Hye") == coarse_name_key("Hae")
+    (True, True)
     """
-    key = name_key(text, family=family)
-    return _DOUBLED.sub(r"\1", key.replace("u", "o").replace("ae", "e"))
+    key = _INITIAL_RIEUL.sub(_south_initial, name_key(text, family=family))
+    return _DOUBLED.sub(r"\1", key.replace("u", "o").replace("ae", "e").replace("ye", "e"))
+
+
+_INITIAL_RIEUL = re.compile(r"^l([aeiouwy])")
+
+
+def _south_initial(match: re.Match[str]) -> str:
+    vowel = match.group(1)
+    return vowel if vowel in "iy" else "n" + vowel
 
 
 def hangul_name(text: str | None) -> str:

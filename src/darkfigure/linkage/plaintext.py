@@ -14,10 +14,9 @@ never prints.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +28,8 @@ from splink.comparison_library import CustomComparison
 from darkfigure._timing import StageClock
 from darkfigure.errors import InputError, LinkageError
 from darkfigure.linkage.cluster import LinkageResult, cluster_at_thresholds
-from darkfigure.linkage.fields import ColumnMapping, identity_frame
+from darkfigure.linkage.fields import CASE_FIELDS, ColumnMapping, identity_frame
+from darkfigure.linkage.training import em_session, floor_probabilities
 
 logger = logging.getLogger(__name__)
 
@@ -53,13 +53,17 @@ def link(
     threshold: float | None = None,
     seed: int = 0,
     db_api: Any = None,
+    ignore_fields: Sequence[str] | None = None,
 ) -> LinkageResult:
     """Deduplicate and link any number of lists; entity ids at each threshold.
 
     ``mapping`` is a :class:`~darkfigure.linkage.fields.ColumnMapping` or ``{list: {field: column}}``.
     ``threshold`` (default: the middle of ``thresholds``) is the clustering ``records.entity_id``
     follows. ``deduplicate=False`` links across lists only. ``db_api`` is a Splink database API, or a
-    function returning one (default: a fresh in-memory DuckDB).
+    function returning one (default: a fresh in-memory DuckDB). ``ignore_fields`` names extra fields
+    not to compare; by default the fields that describe the case rather than the person
+    (:data:`~darkfigure.linkage.fields.CASE_FIELDS`: event date, place and form of exploitation);
+    ``()`` compares every mapped field. ``result.warnings`` says where training had to fall back.
 
     >>> people = pd.DataFrame({"first": ["Min-ji", "Yong-hui", "Anna"], "last": ["Kim", "Ri", "Berg"],
     ...                        "dob": ["1990-05-04", "1985-01-30", "1979-12-01"]})
@@ -71,6 +75,7 @@ def link(
     [1, 2, 3, 1, 2]
     """
     mapping = mapping if isinstance(mapping, ColumnMapping) else ColumnMapping.from_dict(mapping)
+    mapping = mapping.without_extras(CASE_FIELDS if ignore_fields is None else ignore_fields)
     cut_offs, chosen = _thresholds(thresholds, threshold)
     clock = StageClock()
     frame = identity_frame(lists, mapping)
@@ -86,8 +91,8 @@ def link(
         model=scored.model,
         blocking_rules=scored.rules,
         timings=clock.laps,
+        warnings=scored.warnings,
     )
-
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,7 @@ class _Scored:
     pairs: pd.DataFrame
     model: dict[str, Any]
     rules: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
 
 
 def _thresholds(thresholds: Sequence[float], threshold: float | None) -> tuple[tuple[float, ...], float]:
@@ -130,7 +136,7 @@ def _score_pairs(
     try:
         linker = Linker(tables, settings, log_level=None)
         clock.lap("prepare")
-        _train(linker, frame, link_type, seed)
+        warnings = _train(linker, frame, link_type, seed)
         clock.lap("train")
         predicted = linker.inference.predict(threshold_match_probability=floor, warning_mode="never")
         pairs = predicted.as_pandas_dataframe()[["unique_id_l", "unique_id_r", "match_probability", "match_weight"]]
@@ -139,25 +145,13 @@ def _score_pairs(
     except Exception as err:  # Splink and the database raise many kinds; say where it failed
         raise LinkageError(f"Splink could not link these lists: {err}") from err
     pairs = pairs.astype({"unique_id_l": "int64", "unique_id_r": "int64"})
-    return _Scored(pairs, model, tuple(" & ".join(r) for r in rules))
+    return _Scored(pairs, model, tuple(" & ".join(r) for r in rules), tuple(warnings))
 
 
 def _quiet_splink() -> None:
     splink_logger = logging.getLogger("splink")
     if splink_logger.level < logging.WARNING:  # NOTSET (0) included
         splink_logger.setLevel(logging.WARNING)
-
-
-@contextlib.contextmanager
-def _splink_errors_only() -> Iterator[None]:
-    """EM on a blocked sample routinely leaves some levels unobserved; Splink warns each time."""
-    splink_logger = logging.getLogger("splink")
-    before = splink_logger.level
-    splink_logger.setLevel(max(before, logging.ERROR))
-    try:
-        yield
-    finally:
-        splink_logger.setLevel(before)
 
 
 def _database_api(db_api: Any) -> Any:
@@ -215,10 +209,7 @@ def default_comparisons(frame: pd.DataFrame, present: frozenset[str] | None = No
 
 def _name_comparison(part: str, present: frozenset[str]) -> CustomComparison:
     key, other = f"{part}_key", "given_key" if part == "family" else "family_key"
-    levels = [cll.NullLevel(key)]
-    if f"{part}_hangul" in present:
-        levels.append(cll.ExactMatchLevel(f"{part}_hangul").configure(label_for_charts="same Hangul"))
-    levels.append(cll.ExactMatchLevel(key, term_frequency_adjustments=True))
+    levels = [cll.NullLevel(key), cll.ExactMatchLevel(key, term_frequency_adjustments=True)]
     if other in present:
         levels.append(cll.CustomLevel(f"{key}_l = {other}_r AND {other}_l = {key}_r", "family and given swapped"))
     levels += [
@@ -247,6 +238,14 @@ def _birth_comparison(present: frozenset[str]) -> CustomComparison:
             ),
             cll.LevenshteinLevel("birth_date", 1),
         ]
+    if "birth_date" in present:  # a year is all one can agree on when one record has no full date
+        one_year_only = "(birth_date_l IS NULL OR birth_date_r IS NULL)"
+        levels += [
+            cll.CustomLevel(f"birth_year_l = birth_year_r AND {one_year_only}", "same year, one has the year only"),
+            cll.CustomLevel(
+                f"abs(birth_year_l - birth_year_r) <= 1 AND {one_year_only}", "year within 1, one has the year only"
+            ),
+        ]
     levels += [
         cll.CustomLevel("birth_year_l = birth_year_r", "same year"),
         cll.CustomLevel("abs(birth_year_l - birth_year_r) <= 1", "year within 1"),
@@ -263,20 +262,21 @@ def prediction_rules(
     """Blocking rules (tuples of columns that must agree) that keep the pairs to score manageable.
 
     Each candidate comes with finer fallbacks: family and given name; family name and birth year
-    (or with the given name's first three letters too); given name and birth year; birth date (or with the
+    (or with the given name's first three letters too); given name alone (or with the birth year: alone,
+    it finds the pairs with no family name and no usable year); birth date (or with the
     given name's first three letters); each extra field (or with the birth year). The first form that
     generates at most ``max(MAX_PAIRS_PER_RULE, PAIRS_PER_RECORD * records)`` pairs is used; a
     candidate with no such form is dropped (logged).
 
     >>> frame = pd.DataFrame({"list": ["A", "B"], "family_key": ["kim", "kim"], "given_key": ["minji", "minji"]})
     >>> prediction_rules(frame)
-    [('family_coarse', 'given_coarse')]
+    [('family_coarse', 'given_coarse'), ('given_coarse',)]
     """
     present = _present_columns(frame) if present is None else present
     candidates = [
         [("family_coarse", "given_coarse")],
         [("family_coarse", "birth_year"), ("family_coarse", "birth_year", "given_prefix")],
-        [("given_coarse", "birth_year")],
+        [("given_coarse",), ("given_coarse", "birth_year")],
         [("birth_date",), ("birth_date", "given_prefix")],
         *[[(c,), (c, "birth_year")] for c in sorted(present) if c.startswith("x_")],
     ]
@@ -326,21 +326,22 @@ def _blocking_column(frame: pd.DataFrame, column: str) -> pd.Series:
     return frame[column.replace("coarse", "key")].rename(column)
 
 
-def _train(linker: Linker, frame: pd.DataFrame, link_type: str, seed: int) -> None:
+def _train(linker: Linker, frame: pd.DataFrame, link_type: str, seed: int) -> list[str]:
     training, present = linker.training, _present_columns(frame)
     for deterministic in (("family_key", "given_key", "birth_year"), ("family_key", "given_key")):
         if set(deterministic) <= present and count_pairs(frame, deterministic, link_type) > 0:
             training.estimate_probability_two_random_records_match([block_on(*deterministic)], DETERMINISTIC_RECALL)
             break
     training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=seed)
+    warnings = []
     for rule in em_rules(present):
         pairs = count_pairs(frame, rule, link_type)
         if pairs == 0:  # nothing to learn from; the comparisons keep Splink's starting values
             logger.info("no record pairs agree on %s; EM on it skipped", " & ".join(rule))
             continue
-        with _splink_errors_only():
-            cap = EM_MAX_PAIRS if pairs > EM_MAX_PAIRS else None
-            training.estimate_parameters_using_expectation_maximisation(block_on(*rule), max_pairs=cap)
+        warnings += em_session(linker, rule, EM_MAX_PAIRS if pairs > EM_MAX_PAIRS else None)
+    floor_probabilities(linker)
+    return warnings
 
 
 # EM blocking rules in order of preference: names block to train the others; family name and birth year

@@ -38,12 +38,13 @@ from typing import Any, NoReturn
 
 from darkfigure.errors import InputError
 from darkfigure.estimation.api import METHODS
+from darkfigure.linkage.fields import CASE_FIELDS
 from darkfigure.settings import default
 
 DEFAULT_THRESHOLDS = (0.5, 0.8, 0.95)
-# fields that describe the case, not the person: organisations record them differently (a call date,
-# a detention date), so linkage does not compare them by default; they still define strata
-NOT_COMPARED = ("event_date", "place_of_exploitation", "exploitation_form")
+# fields that describe the case, not the person (linkage's own default: it does not compare them);
+# they still define strata
+NOT_COMPARED = CASE_FIELDS
 # LCMCR first: on simulated coalitions its interval held the true N most often (docs/pipeline.md)
 DEFAULT_METHODS = ("lcmcr", "stepwise")
 BOOTSTRAP_METHODS = ("stepwise", "bic", "aic", "fixed")
@@ -60,7 +61,7 @@ METHOD_SETTINGS: dict[str, dict[str, tuple[str, float]]] = {
     "homeoffice": {},
 }
 _TOP_KEYS = ("title", "mapping", "output", "seed", "linkage", "estimation")
-_LINKAGE_KEYS = ("thresholds", "threshold", "sensitivity_methods", "ignore_fields")
+_LINKAGE_KEYS = ("thresholds", "threshold", "sensitivity_methods", "ignore_fields", "encoded")
 _ESTIMATION_KEYS = ("methods", "nboot", "chains", "level", "strata", "strata_method", *METHODS)
 
 
@@ -90,6 +91,7 @@ class RunConfig:
     method_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     source: str | None = None
     notes: tuple[str, ...] = ()
+    encoded: tuple[Path, ...] = ()
 
     def settings_for(self, method: str) -> dict[str, Any]:
         """The keyword settings of ``darkfigure.estimation.estimate`` for ``method``."""
@@ -121,7 +123,8 @@ class RunConfig:
     def describe(self) -> dict[str, str]:
         """The settings as the report shows them: one line per stage and method."""
         lines = {
-            "mapping": self._shown(self.mapping),
+            "mapping": self._shown(self.mapping) if not self.encoded else "none: encoded lists",
+            **({"encoded lists": ", ".join(self._shown(p) for p in self.encoded)} if self.encoded else {}),
             "linkage thresholds": ", ".join(f"{t:g}" for t in self.thresholds),
             "main linkage threshold": f"{self.threshold:g}",
             "methods": ", ".join(self.methods),
@@ -177,9 +180,11 @@ def parse_config(spec: Mapping[str, Any], *, source: str | None = None, base: Pa
     check.keys(estimation, _ESTIMATION_KEYS, "estimation.")
     base = base or Path.cwd()
     output = spec.get("output")
+    encoded = encoded_paths(check, linkage, base)
     config = RunConfig(
         title=check.text(spec, "title", "darkfigure run"),
-        mapping=base / check.text(spec, "mapping", None),
+        mapping=base / check.text(spec, "mapping", None) if "mapping" in spec or not encoded else encoded[0].parent,
+        encoded=encoded,
         output=None if output is None else base / check.text(spec, "output", None),
         seed=int(check.number(spec, "seed", 0, "int", 0)),
         source=source,
@@ -187,6 +192,26 @@ def parse_config(spec: Mapping[str, Any], *, source: str | None = None, base: Pa
         **_estimation_settings(check, estimation),
     )
     return config
+
+
+def encoded_paths(check: _Checker, linkage: Mapping[str, Any], base: Path) -> tuple[Path, ...]:
+    """``linkage.encoded``: a folder of encoded lists (every ``*.clk.jsonl`` in it, by name) or a
+    list of encoded files, relative to the config file; linkage then compares the encodings, and
+    ``mapping`` is not needed."""
+    if "encoded" not in linkage:
+        return ()
+    value = linkage["encoded"]
+    if isinstance(value, str) and value.strip():
+        folder = base / value.strip()
+        files = tuple(sorted(folder.glob("*.clk.jsonl"))) if folder.is_dir() else (folder,)
+        if not files:
+            check.fail("linkage.encoded", "expected a folder holding encoded lists (*.clk.jsonl, as `darkfigure "
+                       "encode` writes them)", value)
+        return files
+    if isinstance(value, list) and value and all(isinstance(v, str) and v.strip() for v in value):
+        return tuple(base / v.strip() for v in value)
+    check.fail("linkage.encoded", 'expected a folder or a list of encoded files, like "encoded" or '
+               '["police.clk.jsonl", "shelter.clk.jsonl"]', value)
 
 
 def _linkage_settings(check: _Checker, linkage: Mapping[str, Any]) -> dict[str, Any]:

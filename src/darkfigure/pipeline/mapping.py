@@ -14,12 +14,22 @@ per coded field, a ``codes`` table from the values in the file to canonical valu
 
 Any mapped field (identity or extra) can define strata; ``<x>_year`` is read from ``<x>_date`` when
 only the date is mapped. A stratum value is canonicalised through the list's ``codes``.
+
+Encoded runs (``[linkage] encoded``) read the encoded lists instead of plaintext ones
+(:func:`read_encoded_lists`); strata then come, when asked for, from a mapping whose lists point at
+files with the record id and the stratum columns only, joined to the encoded records by record id
+(:func:`aligned_to_encoded`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
 import pandas as pd
 
+from darkfigure.errors import InputError
 from darkfigure.linkage import ColumnMapping, ListMapping
 from darkfigure.linkage.fields import mapped_column
 
@@ -71,3 +81,37 @@ def stratum_values(frame: pd.DataFrame, entry: ListMapping, field: str) -> pd.Se
 
 def _column(frame: pd.DataFrame, entry: ListMapping, field: str) -> pd.Series:
     return mapped_column(frame, entry, field, mapped_fields(entry)[field]).astype("string")
+
+
+# ------------------------------------------------------------------ encoded lists
+def read_encoded_lists(paths: Sequence[Path]) -> dict[str, Any]:
+    """Encoded lists by list name, read with :func:`darkfigure.pprl.read_encoded` (names must differ).
+
+    >>> read_encoded_lists([])
+    {}
+    """
+    from darkfigure.pprl import read_encoded
+
+    out: dict[str, Any] = {}
+    for path in paths:
+        encoded = read_encoded(path)
+        if encoded.name in out:
+            raise InputError(f"two encoded files hold the list {encoded.name!r}; give each list once",
+                             source=str(path))
+        out[encoded.name] = encoded
+    return out
+
+
+def aligned_to_encoded(frame: pd.DataFrame, entry: ListMapping, record_ids: Sequence[str]) -> pd.DataFrame:
+    """A list's plaintext rows (say a strata file: record id and stratum columns only) in the order
+    of the encoded list's records, matched by record id; records without a row get missing values.
+
+    >>> entry = ListMapping("A", {}, {"place": "p"}, record_id="id")
+    >>> aligned_to_encoded(pd.DataFrame({"id": ["2", "1"], "p": ["x", "y"]}), entry, ["1", "3", "2"])["p"].tolist()
+    ['y', nan, 'x']
+    """
+    if entry.record_id is None or entry.record_id not in frame.columns:
+        raise InputError(f"list {entry.name!r}: to join strata to encoded records the mapping must name the "
+                         "record_id column, and the file must have it", source=entry.where)
+    keyed = frame.drop_duplicates(entry.record_id).set_index(frame[entry.record_id].drop_duplicates().astype(str))
+    return keyed.reindex([str(r) for r in record_ids]).reset_index(drop=True)

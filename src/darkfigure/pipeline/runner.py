@@ -105,7 +105,7 @@ def analyse(config: RunConfig, **details: Any) -> RunResult:
     if not estimates:
         warnings.append("no method could estimate N from these lists; see the warnings above")
     return RunResult(config, inputs.files, linkage, by_threshold, tuple(estimates), sensitivity, entities, strata,
-                     tuple(warnings + notes + strata_notes), clock.laps, **details)
+                     (*linkage.warnings, *warnings, *notes, *strata_notes), clock.laps, **details)
 
 
 def run(config: RunConfig, force: bool = False) -> RunResult:

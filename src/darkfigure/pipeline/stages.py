@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,9 +16,9 @@ import pandas as pd
 from darkfigure.errors import EstimationError, InputError
 from darkfigure.estimation import Estimate, StrataEstimate, combine_estimates, estimate, estimate_strata, split_strata
 from darkfigure.histories import CaptureHistories
-from darkfigure.linkage import ColumnMapping, LinkageResult, link, read_lists, read_mapping
+from darkfigure.linkage import ColumnMapping, LinkageResult, ListMapping, link, read_lists, read_mapping
 from darkfigure.pipeline.config import RunConfig
-from darkfigure.pipeline.mapping import stratum_fields, stratum_values
+from darkfigure.pipeline.mapping import aligned_to_encoded, read_encoded_lists, stratum_fields, stratum_values
 from darkfigure.report import InputFile, file_sha256
 
 logger = logging.getLogger(__name__)
@@ -34,10 +35,13 @@ class Inputs:
     mapping: ColumnMapping
     lists: Mapping[str, pd.DataFrame]
     files: tuple[InputFile, ...]
+    encoded: Mapping[str, Any] = field(default_factory=dict)
 
 
 def read_inputs(config: RunConfig) -> Inputs:
     """Read the mapping and every list it names; check the strata the config asks for."""
+    if config.encoded:
+        return read_encoded_inputs(config)
     mapping = read_mapping(config.mapping)
     check_strata(config, mapping)
     lists = read_lists(mapping)
@@ -71,11 +75,41 @@ def check_strata(config: RunConfig, mapping: ColumnMapping) -> None:
                 f"{', '.join(sorted(known))}. Map it in {mapping.source} or choose another", source=config.source)
 
 
+def read_encoded_inputs(config: RunConfig) -> Inputs:
+    """Encoded lists (``linkage.encoded``); with strata, also the mapping's strata files, each list's
+    rows put in the order of its encoded records by record id."""
+    encoded = read_encoded_lists(config.encoded)
+    base = Path(config.source).parent if config.source is not None else config.encoded[0].parent
+    files = tuple(InputFile(name, _shown_path(path, base), file_sha256(path), e.n_records)
+                  for path, (name, e) in zip(config.encoded, encoded.items(), strict=True))
+    if not config.strata:
+        lists = {name: pd.DataFrame({"record_id": e.record_ids}) for name, e in encoded.items()}
+        mapping = ColumnMapping({name: ListMapping(name, {}) for name in encoded}, str(config.encoded[0].parent))
+        return Inputs(mapping, lists, files, encoded)
+    if not config.mapping.is_file():
+        raise InputError("key 'estimation.strata': encoded lists carry no strata; add mapping = \"...\" naming, "
+                         "per list, a file with the record id and the stratum columns", source=config.source)
+    mapping = read_mapping(config.mapping)
+    check_strata(config, mapping)
+    plain = read_lists(mapping)
+    missing = sorted(set(encoded) - set(plain))
+    if missing:
+        raise InputError(f"the mapping has no strata file for the encoded lists {missing}", source=mapping.source)
+    lists = {name: aligned_to_encoded(plain[name], mapping.lists[name], e.record_ids) for name, e in encoded.items()}
+    return Inputs(mapping, lists, files, encoded)
+
+
 def link_records(config: RunConfig, inputs: Inputs) -> LinkageResult:
     """Deduplicate and link the lists, with one clustering per threshold; the fields in
-    ``linkage.ignore_fields`` are not compared."""
+    ``linkage.ignore_fields`` are not compared. Encoded lists are linked on their encodings."""
+    if inputs.encoded:
+        from darkfigure.pprl.match import link_encoded
+
+        return link_encoded(list(inputs.encoded.values()), thresholds=config.thresholds, threshold=config.threshold,
+                            seed=config.seed)
     mapping = compared_fields(inputs.mapping, config.ignore_fields)
-    return link(inputs.lists, mapping, thresholds=config.thresholds, threshold=config.threshold, seed=config.seed)
+    return link(inputs.lists, mapping, thresholds=config.thresholds, threshold=config.threshold, seed=config.seed,
+                ignore_fields=config.ignore_fields)
 
 
 def compared_fields(mapping: ColumnMapping, ignored: Sequence[str]) -> ColumnMapping:
