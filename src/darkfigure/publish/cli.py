@@ -39,7 +39,8 @@ def register(app: typer.Typer, user_errors: Callable[[], Any]) -> None:
         force: Annotated[bool, typer.Option(help="Replace an earlier release in OUT.")] = False,
     ) -> None:
         """Publish safe aggregates of a run: N, prevalence, capture histories; suppressed and noisy."""
-        from darkfigure.publish.release import ReleaseConfig, load_release_config, release_run
+        from darkfigure.publish.config import ReleaseConfig, load_release_config
+        from darkfigure.publish.release import release_run
 
         with user_errors():
             base = load_release_config(config) if config is not None else ReleaseConfig()

@@ -18,9 +18,8 @@ import json
 import math
 import shutil
 import tempfile
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,158 +32,20 @@ from darkfigure.errors import InputError, PrivacyBudgetExceeded
 from darkfigure.estimation.api import METHODS
 from darkfigure.estimation.results import json_ready
 from darkfigure.histories import CaptureHistories
-from darkfigure.publish.suppression import TOTAL
+from darkfigure.publish.config import ReleaseConfig, load_release_config, parse_release_config
+from darkfigure.publish.tables import StratumTables, published_tables
+
+__all__ = ["Release", "ReleaseConfig", "RunFolder", "dataset_name", "load_release_config", "parse_release_config",
+           "prepare_release", "release_run"]
 
 RUN_FILES = ("estimates.json", "entities.csv", "histories.csv")
 TABLE_FILES = {"capture_histories": "capture_histories.csv", "prevalence": "prevalence.csv"}
 RELEASE_FILES = ("publication.html", "publication.pdf", "release.json", *TABLE_FILES.values())
 LEDGER_NAME = "privacy_ledger.json"
-# the strata's own warning counts the unestimated people, which could give away a suppressed row
-UNESTIMATED_NOTE = "some categories could not be estimated: their documented people are counted, with no dark figure"
 PARALLEL_FROM = 5000  # people; below this the strata are estimated in this process
 NOT_A_LIST = ("entity_id", "count")
-_KEYS = {
-    "": ("title", "dataset", "k", "categories", "privacy", "estimation"),
-    "privacy": ("dp", "epsilon", "delta", "mechanism", "budget", "delta_budget", "ledger", "noise_draws"),
-    "estimation": ("method", "nboot", "seed", "level"),
-}
-
-
-@dataclass(frozen=True)
-class ReleaseConfig:
-    """What a release publishes and how it protects the people in it.
-
-    ``k``: counts below it are suppressed. ``dp``: add noise (default on) with ``epsilon`` (and
-    ``delta`` for the Gaussian mechanism), spent from a ledger of ``budget`` per dataset kept at
-    ``ledger`` (default: ``privacy_ledger.json`` beside the run folder). ``categories``: the
-    prevalence table's column (default: the run's strata). ``method``, ``nboot``, ``seed``,
-    ``level``: how strata (and, with noise, N) are estimated (default: the run's strata method and seed).
-
-    >>> c = ReleaseConfig()
-    >>> c.k, c.dp, c.epsilon, c.budget
-    (5, True, 1.0, 3.0)
-    """
-
-    title: str | None = None
-    dataset: str | None = None
-    k: int = 5
-    categories: tuple[str, ...] | None = None
-    dp: bool = True
-    epsilon: float = 1.0
-    delta: float = 0.0
-    mechanism: str = "laplace"
-    budget: float = 3.0
-    delta_budget: float = 0.0
-    ledger: Path | None = None
-    noise_draws: int = 20
-    method: str | None = None
-    nboot: int = 200
-    seed: int | None = None
-    level: float = 0.95
-    source: str | None = field(default=None, compare=False)
-
-    def with_options(self, **options: Any) -> ReleaseConfig:
-        """The same configuration with the options that were given (None means not given) in place.
-
-        >>> ReleaseConfig().with_options(k=10, epsilon=None).k
-        10
-        """
-        given = {name: value for name, value in options.items() if value is not None}
-        config = replace(self, **given)
-        return _checked(config, self.source, "option")
-
-
-def load_release_config(path: str | Path) -> ReleaseConfig:
-    """Read and check a release configuration (TOML); relative paths are from the file's folder.
-
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> _ = (folder / "release.toml").write_text('k = 10\\n[privacy]\\nepsilon = 0.5\\nbudget = 2\\n')
-    >>> c = load_release_config(folder / "release.toml")
-    >>> c.k, c.epsilon, c.budget
-    (10, 0.5, 2.0)
-    """
-    path = Path(path)
-    try:
-        spec = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read the release configuration ({err}); check the path", source=str(path)) from None
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"the release configuration is not valid TOML: {err}", source=str(path)) from None
-    return parse_release_config(spec, source=str(path), base=path.parent)
-
-
-def parse_release_config(spec: Mapping[str, Any], *, source: str | None = None,
-                         base: Path | None = None) -> ReleaseConfig:
-    """Check a release configuration given as a dictionary (the parsed TOML).
-
-    >>> parse_release_config({"k": 0})
-    Traceback (most recent call last):
-    ...
-    darkfigure.errors.InputError: key 'k': expected a whole number of at least 1; got 0
-    """
-    values: dict[str, Any] = {}
-    for section, keys in _KEYS.items():
-        table = spec if not section else spec.get(section, {})
-        if not isinstance(table, Mapping):
-            raise InputError(f"[{section}] must be a table of settings; got {table!r}", source=source)
-        for key in table:
-            if key not in keys and key not in _KEYS:
-                raise InputError(f"unknown key {(section + '.' if section else '') + key!r}; the keys here are "
-                                 f"{', '.join(keys)}", source=source)
-        values.update({k: v for k, v in table.items() if k not in _KEYS})
-    if "categories" in values and isinstance(values["categories"], list):
-        values["categories"] = tuple(values["categories"])
-    if values.get("ledger") is not None:
-        values["ledger"] = (base or Path.cwd()) / str(values["ledger"])
-    return _checked(ReleaseConfig(**values, source=source), source, "key")
-
-
-# (kind, lowest) per setting: "int" and "real" are checked against the lowest value
-_CHECKS: dict[str, tuple[str, float]] = {
-    "k": ("int", 1), "epsilon": ("positive", 0), "delta": ("fraction", 0), "budget": ("positive", 0),
-    "delta_budget": ("fraction", 0), "noise_draws": ("int", 2), "nboot": ("int", 0), "seed": ("int", 0),
-    "level": ("open fraction", 0),
-}
-
-
-_REAL = ("epsilon", "delta", "budget", "delta_budget", "level")
-
-
-def _checked(config: ReleaseConfig, source: str | None, what: str) -> ReleaseConfig:
-    for name, (kind, lowest) in _CHECKS.items():
-        _check_number(getattr(config, name), name, kind, lowest, source, what)
-    config = replace(config, **{name: float(getattr(config, name)) for name in _REAL})
-    for name in ("title", "dataset"):
-        if getattr(config, name) is not None and not isinstance(getattr(config, name), str):
-            raise InputError(f"{what} {name!r}: expected text; got {getattr(config, name)!r}", source=source)
-    if not isinstance(config.dp, bool):
-        raise InputError(f"{what} 'dp': expected true or false; got {config.dp!r}", source=source)
-    if config.mechanism not in ("laplace", "gaussian"):
-        raise InputError(f"{what} 'mechanism': expected laplace or gaussian; got {config.mechanism!r}", source=source)
-    if config.dp and config.mechanism == "gaussian" and not config.delta > 0:
-        raise InputError(f"{what} 'delta': the gaussian mechanism needs a delta above 0 (e.g. 1e-6); got "
-                         f"{config.delta!r}", source=source)
-    if config.method is not None and config.method not in METHODS:
-        raise InputError(f"{what} 'method': expected one of {', '.join(METHODS)}; got {config.method!r}",
-                         source=source)
-    cats = config.categories
-    if cats is not None and not (isinstance(cats, tuple) and all(isinstance(c, str) and c for c in cats)):
-        raise InputError(f"{what} 'categories': expected a list of column names; got {cats!r}", source=source)
-    return config
-
-
-def _check_number(value: Any, name: str, kind: str, lowest: float, source: str | None, what: str) -> None:
-    if value is None and name == "seed":
-        return
-    whole = isinstance(value, int) and not isinstance(value, bool)
-    real = (whole or isinstance(value, float)) and not isinstance(value, bool) and math.isfinite(float(value))
-    ok = {"int": whole and value >= lowest, "positive": real and value > 0,
-          "fraction": real and 0 <= value < 1, "open fraction": real and 0 < value < 1}[kind]
-    if not ok:
-        expected = {"int": f"a whole number of at least {lowest:g}", "positive": "a number above 0",
-                    "fraction": "a number from 0 up to (not including) 1",
-                    "open fraction": "a number between 0 and 1"}[kind]
-        raise InputError(f"{what} {name!r}: expected {expected}; got {value!r}", source=source)
+NO_CATEGORIES_NOTE = ("the run has no strata and none were named, so there is no prevalence table; run with "
+                      "strata = [\"exploitation_form\"] (or give --categories) to get one")
 
 
 # ------------------------------------------------------------------ the run folder
@@ -318,28 +179,16 @@ def prepare_release(run: RunFolder, config: ReleaseConfig, *, dataset: str | Non
         parts, noise = _with_noise(parts, run.lists, config)
     overall = _overall(parts, run.lists)
     headline = _headline(run, overall, config, method, noise)
-    tables: dict[str, pd.DataFrame] = {}
-    suppressed: list[dict[str, Any]] = []
-    histories, cut = _histories_table(overall, config.k)
-    tables["capture_histories"] = histories
-    suppressed += cut
-    notes: list[str] = []
-    if categories:
-        strata = _strata_estimate(parts, categories, method)
-        for category in categories:
-            table, cut = _prevalence_table(parts, strata, category, config)
-            tables[f"prevalence_{_file_safe(category)}"] = table
-            suppressed += cut
-    else:
-        notes.append("the run has no strata and none were named, so there is no prevalence table; run with "
-                     "strata = [\"exploitation_form\"] (or give --categories) to get one")
+    strata = _strata_estimate(parts, categories, method) if categories else None
+    tables, suppressed = published_tables(overall, parts, strata, config)
     return Release(
         title=config.title or f"Publication: {run.estimates.get('title', 'darkfigure run')}",
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         dataset=dataset or config.dataset or dataset_name(run),
         config=config, headline=headline, tables=tables, suppressed=tuple(suppressed),
         privacy=_privacy(config, noise), method=method, categories=categories,
-        inputs=_inputs(run), versions={**environment_versions(), **_release_versions()}, notes=tuple(notes),
+        inputs=_inputs(run), versions={**environment_versions(), **_release_versions()},
+        notes=() if categories else (NO_CATEGORIES_NOTE,),
     )
 
 
@@ -388,7 +237,7 @@ def _run_strata_method(run: RunFolder) -> str:
     return "stepwise" if not first or first[0] in ("lcmcr", "dga") else str(first[0])
 
 
-def _stratum_tables(run: RunFolder, categories: tuple[str, ...]) -> list[tuple[tuple[Any, ...], CaptureHistories]]:
+def _stratum_tables(run: RunFolder, categories: tuple[str, ...]) -> StratumTables:
     from darkfigure.estimation.strata import split_strata
 
     frame = run.entities[[*run.lists, *categories]].copy()
@@ -399,14 +248,9 @@ def _stratum_tables(run: RunFolder, categories: tuple[str, ...]) -> list[tuple[t
     return split_strata(frame, list(categories), source=str(run.path / "entities.csv"))
 
 
-def _overall(parts: list[tuple[tuple[Any, ...], CaptureHistories]], lists: tuple[str, ...]) -> CaptureHistories:
+def _overall(parts: StratumTables, lists: tuple[str, ...]) -> CaptureHistories:
     total = np.sum([h.counts for _, h in parts], axis=0).astype(np.int64)
     return parts[0][1].with_counts(total) if parts else CaptureHistories.from_counts([], [], lists=list(lists))
-
-
-def _file_safe(name: str) -> str:
-    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name.strip())
-    return safe or "category"
 
 
 def _release_versions() -> dict[str, str]:
@@ -440,97 +284,13 @@ def _headline(run: RunFolder, overall: CaptureHistories, config: ReleaseConfig, 
     return _noisy_headline(overall, config, method, noise)
 
 
-def _strata_estimate(parts: list[tuple[tuple[Any, ...], CaptureHistories]], categories: tuple[str, ...],
+def _strata_estimate(parts: StratumTables, categories: tuple[str, ...],
                      method: Mapping[str, Any]) -> Any:
     from darkfigure.estimation.strata import estimate_strata
 
     small = sum(h.n_observed for _, h in parts) < PARALLEL_FROM  # starting processes costs more than it saves
     return estimate_strata(parts, list(categories), method["method"], dict(method["settings"]),
                            workers=1 if small else None)
-
-
-# ------------------------------------------------------------------ the published tables
-def _histories_table(overall: CaptureHistories, k: int) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """Capture patterns with anyone in them (count), suppressed, with their total."""
-    from darkfigure.publish.suppression import suppress
-
-    seen = overall.counts > 0
-    patterns = overall.patterns[seen]
-    names = ["".join(str(int(v)) for v in row) for row in patterns]
-    if not names:
-        frame = pd.DataFrame({"pattern": [TOTAL], **{name: [""] for name in overall.lists}, "count": [0]})
-        return frame, []
-    counts = pd.Series(overall.counts[seen], index=pd.Index(names, name="pattern"))
-    result = suppress(counts, k=k)
-    frame = pd.DataFrame({"pattern": [*names, TOTAL]})
-    for j, name in enumerate(overall.lists):
-        frame[name] = [str(int(v)) for v in patterns[:, j]] + [""]
-    frame["count"] = result.table.reset_index(drop=True).astype("Int64")
-    return frame, _suppression_entries(result, "capture_histories", "count", lists=overall.lists)
-
-
-def _prevalence_table(parts: list[tuple[tuple[Any, ...], CaptureHistories]], strata: Any, category: str,
-                      config: ReleaseConfig) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """Documented and estimated number and share of each value of ``category``, suppressed rows blank."""
-    from darkfigure.publish.prevalence import documented_shares, estimated_shares
-    from darkfigure.publish.suppression import suppress
-
-    position = strata.columns.index(category)
-    counts: dict[Any, int] = {}
-    for key, h in parts:
-        counts[key[position]] = counts.get(key[position], 0) + h.n_observed
-    documented = documented_shares(pd.DataFrame({category: list(counts), "count": list(counts.values())}),
-                                   category, config.level)
-    estimated = estimated_shares(strata, config.level, category).drop(columns="observed").rename(columns={
-        "lower": "estimate_lower", "upper": "estimate_upper", "share": "estimated_share",
-        "share_lower": "estimated_share_lower", "share_upper": "estimated_share_upper"})
-    table = documented.merge(estimated, on=category, how="left")
-    table = pd.concat([table, _total_row(table, strata, category)], ignore_index=True)
-    table[category] = table[category].astype(str)
-    name = f"prevalence_{_file_safe(category)}"
-    result = suppress(pd.Series(table["documented"].to_numpy()[:-1], index=pd.Index(table[category][:-1],
-                                                                                     name=category)), k=config.k)
-    hidden = [str(cell[0]) for cell in result.suppressed]
-    figures = [c for c in table.columns if c not in (category, "note")]
-    table["documented"] = table["documented"].astype("Int64")
-    table.loc[table[category].isin(hidden), figures] = pd.NA
-    table.loc[table[category].isin(hidden), "note"] = "suppressed"
-    return table, _suppression_entries(result, name, "documented",
-                                       "; the row's shares and estimates are hidden with it")
-
-
-def _total_row(table: pd.DataFrame, strata: Any, category: str) -> pd.DataFrame:
-    total = strata.total
-    iv = total.interval
-    return pd.DataFrame([{category: TOTAL, "documented": int(table["documented"].sum()), "share": 1.0,
-                          "lower": None, "upper": None, "estimate": total.estimate,
-                          "estimate_lower": iv.lower if iv else None, "estimate_upper": iv.upper if iv else None,
-                          "estimated_share": 1.0, "note": UNESTIMATED_NOTE if total.warnings else ""}])
-
-
-def _suppression_entries(result: Any, table: str, column: str, extra: str = "",
-                         lists: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """Why each cell is hidden, in words that do not give its value away (the suppression's own
-    reasons quote the count, so they are not published)."""
-    entries = []
-    for cell in sorted(result.suppressed, key=str):
-        row = str(cell[0])
-        primary = cell in result.primary
-        reason = (f"fewer than k = {result.k} people, below k = {result.k} (primary suppression)" if primary else
-                  f"hidden so that the cells below k = {result.k} cannot be worked out from the total "
-                  "(complementary suppression)")
-        label = _pattern_words(row, lists) if lists else row
-        entries.append({"table": table, "row": row, "label": label, "column": column,
-                        "kind": "primary" if primary else "complementary", "reason": reason + extra})
-    return entries
-
-
-def _pattern_words(pattern: str, lists: tuple[str, ...]) -> str:
-    """``"0011"`` -> ``"people on health and inspectorate only"``."""
-    if pattern == TOTAL:
-        return "all people documented"
-    on = [name for name, bit in zip(lists, pattern, strict=False) if bit == "1"]
-    return f"people on {', '.join(on[:-1]) + ' and ' + on[-1] if len(on) > 1 else on[0]} only"
 
 
 # ------------------------------------------------------------------ writing, all or nothing
@@ -616,8 +376,8 @@ def _check_budget(ledger: Any, dataset: str, config: ReleaseConfig) -> None:
             "was written. Hand out the earlier publication again instead of a new release, or lower --epsilon")
 
 
-def _with_noise(parts: list[tuple[tuple[Any, ...], CaptureHistories]], lists: tuple[str, ...],
-                config: ReleaseConfig) -> tuple[list[tuple[tuple[Any, ...], CaptureHistories]], dict[str, Any]]:
+def _with_noise(parts: StratumTables, lists: tuple[str, ...],
+                config: ReleaseConfig) -> tuple[StratumTables, dict[str, Any]]:
     """Each stratum's capture-history table with noise. The strata hold different people, so noise
     with ``epsilon`` on each spends ``epsilon`` once (parallel composition)."""
     from darkfigure.publish.privacy import noisy_histories
