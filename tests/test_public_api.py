@@ -13,6 +13,7 @@ PUBLIC = [
     "darkfigure.publish",
     "darkfigure.report",
     "darkfigure.simulate",
+    "darkfigure.web",
 ]
 
 

@@ -1,0 +1,131 @@
+"""The FastAPI application: middleware, error pages and the routes, over one case store."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import Session
+
+from darkfigure.errors import AccessDenied, DarkfigureError, InputError
+from darkfigure.web.config import WebConfig
+from darkfigure.web.i18n import translator
+from darkfigure.web.pages import LoginRequired, language, redirect, render, store_gate
+from darkfigure.web.security import (
+    SecurityHeadersMiddleware,
+    SessionCookieMiddleware,
+    apply_security_headers,
+    csrf_guard,
+)
+
+log = logging.getLogger("darkfigure.web")
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(store, config: WebConfig, results: Path | None = None) -> FastAPI:
+    """The web application over ``store`` (a :class:`darkfigure.casestore.CaseStore`).
+
+    ``results``: a folder of pipeline runs (each a folder with ``estimates.json``) whose latest
+    estimates the dashboard shows.
+
+    >>> from darkfigure.web import WebConfig
+    >>> app = create_app(None, WebConfig(session_secret="s" * 32))
+    >>> app.title
+    'darkfigure'
+    """
+    from darkfigure.web.routes import accounts, admin, cases
+
+    app = FastAPI(
+        title="darkfigure", docs_url=None, redoc_url=None, openapi_url=None, dependencies=[Depends(csrf_guard)]
+    )
+    app.state.store, app.state.config, app.state.results = store, config, results
+    app.state.gate, app.state.users_seen = store_gate(store), {}
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (accounts, cases, admin):
+        app.include_router(module.router)
+    app.add_middleware(
+        SessionCookieMiddleware, secret=config.session_secret, max_age=config.session_max_age,
+        same_site=config.same_site, secure=config.secure_cookies,
+    )
+    app.add_middleware(SecurityHeadersMiddleware)
+    _add_error_pages(app)
+    return app
+
+
+def _add_error_pages(app: FastAPI) -> None:
+    app.add_exception_handler(LoginRequired, _to_login)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _bad_request)
+    app.add_exception_handler(AccessDenied, _not_found)
+    app.add_exception_handler(InputError, _input_error)
+    app.add_exception_handler(DarkfigureError, _input_error)
+    app.add_exception_handler(OperationalError, _busy)
+    app.add_exception_handler(Exception, _server_error)
+
+
+def error_page(
+    request: Request, status: int, key: str | None = None, message: str | None = None, field: str | None = None,
+    **fields: object,
+) -> HTMLResponse:
+    """An error page in the request's language: status, title, message (text ``key`` or as given), field at fault."""
+    t = translator(language(request))
+    message = message if message is not None else t(key or f"error.{status}", **fields)
+    return render(
+        request, "error.j2", status_code=status, status=status, title=t(f"status.{status}"), message=message,
+        field=field,
+    )
+
+
+async def _to_login(request: Request, exc: Exception) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return redirect(f"/login?next={target}" if target != "/" else "/login")
+
+
+async def _http_error(request: Request, exc: Exception) -> HTMLResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    key = exc.detail if isinstance(exc.detail, str) and exc.detail.startswith("error.") else f"error.{exc.status_code}"
+    return error_page(request, exc.status_code, key)
+
+
+async def _bad_request(request: Request, exc: Exception) -> HTMLResponse:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {}
+    field = str(first.get("loc", ("", "?"))[-1])
+    return error_page(request, 422, "error.invalid_field", field=field, field_name=field)
+
+
+async def _not_found(request: Request, exc: Exception) -> HTMLResponse:
+    # another organisation's case (or a role's forbidden one) looks exactly like a missing one
+    log.info("access denied: %s %s", request.method, request.url.path)
+    return error_page(request, 404, "error.404")
+
+
+async def _input_error(request: Request, exc: Exception) -> HTMLResponse:
+    field = getattr(exc, "column", None)
+    return error_page(request, 422, message=str(getattr(exc, "message", exc)), field=field)
+
+
+async def _busy(request: Request, exc: Exception) -> HTMLResponse:
+    # the database is locked or unreachable: a page that says try again, not a traceback
+    log.warning("database busy on %s %s: %s", request.method, request.url.path, str(exc).splitlines()[0][:200])
+    response = error_page(request, 503, "error.503")
+    response.headers["retry-after"] = "2"
+    return response
+
+
+async def _server_error(request: Request, exc: Exception) -> HTMLResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    request.scope.setdefault("session", Session())
+    try:
+        response = error_page(request, 500, "error.500")
+    except Exception:  # the error page itself failed: plain text, still no traceback
+        response = HTMLResponse("Internal error", status_code=500)
+    apply_security_headers(MutableHeaders(raw=response.raw_headers))  # outside the header middleware
+    return response

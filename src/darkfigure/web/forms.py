@@ -1,0 +1,104 @@
+"""From submitted forms to the case store's inputs, and the pick-lists the forms offer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.datastructures import FormData
+
+from darkfigure.casestore.fields import FIELDS, PICKLISTS, FieldSpec
+from darkfigure.casestore.types import PURPOSES, CaseInput, EventInput
+
+SECTIONS = ("Person", "Victim Context", "Case")
+EVENT_FIELDS = ("type", "date", "country", "state", "city", "description")
+
+
+def case_fields(form: FormData, include_empty: bool) -> dict[str, Any]:
+    """The HTCDS field values of a submitted case form (empty ones only when ``include_empty``).
+
+    >>> case_fields(FormData([("prs_Gender", "Feminine"), ("prs_FirstName", " ")]), include_empty=False)
+    {'prs_Gender': 'Feminine'}
+    """
+    values = {}
+    for name, spec in FIELDS.items():
+        value = field_value(form, spec)
+        if value is not None or include_empty:
+            values[name] = value
+    return values
+
+
+def field_value(form: FormData, spec: FieldSpec) -> Any:
+    """One field's value from a form: a list for multi-selects, True/False for yes/no, else stripped text."""
+    if spec.kind == "multi":
+        return [v for v in form.getlist(spec.name) if isinstance(v, str) and v] or None
+    raw = form.get(spec.name)
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    if spec.kind == "bool":
+        return {"yes": True, "no": False}.get(raw, raw)
+    return raw.strip()
+
+
+def consents_of(form: FormData) -> dict[str, bool]:
+    """The consent checkboxes of a form, one per purpose (unticked = not given).
+
+    >>> consents_of(FormData([("consent_statistics", "on")]))["statistics"]
+    True
+    """
+    return {purpose: form.get(f"consent_{purpose}") == "on" for purpose in PURPOSES}
+
+
+def new_case(form: FormData) -> CaseInput:
+    """A :class:`CaseInput` from the intake form: consents ticked are given, the others not yet asked."""
+    given = {purpose: True for purpose, ticked in consents_of(form).items() if ticked}
+    return CaseInput(case_fields(form, include_empty=False), given)
+
+
+def changed_case(form: FormData, current_consents: Mapping[str, bool | None]) -> CaseInput:
+    """A :class:`CaseInput` from the edit form: every field (empty clears it), consents that changed."""
+    consents = {p: given for p, given in consents_of(form).items() if bool(current_consents.get(p)) != given}
+    return CaseInput(case_fields(form, include_empty=True), consents)
+
+
+def event_of(form: FormData) -> EventInput:
+    """An :class:`EventInput` from the add-event form (empty parts left out).
+
+    >>> event_of(FormData([("type", "Transit"), ("country", "CN"), ("city", "")])).city is None
+    True
+    """
+    parts = {name: (form.get(name) or "").strip() or None for name in EVENT_FIELDS}
+    return EventInput(parts.pop("type") or "", **parts)
+
+
+def form_values(view_fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Field values as the form shows them: multi-selects as lists, yes/no as text, dates ISO.
+
+    >>> form_values({"prs_Deceased": False, "vic_TypeOfExploitation": ("ForcedLabour",)})["prs_Deceased"]
+    'no'
+    """
+    shown = {}
+    for name, value in view_fields.items():
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        elif isinstance(value, tuple | list):
+            value = list(value) if FIELDS.get(name) and FIELDS[name].kind == "multi" else "; ".join(value)
+        elif value is not None and hasattr(value, "isoformat"):
+            value = value.isoformat()
+        shown[name] = value
+    return shown
+
+
+def picklist_options(name: str) -> dict[str, str]:
+    """System name -> English label of one pick-list (empty for a field without one).
+
+    >>> picklist_options("cas_Status")["FollowUp"]
+    'Follow Up'
+    """
+    picklist = PICKLISTS.get(name)
+    return dict(picklist.options) if picklist else {}
+
+
+def sections() -> list[tuple[str, list[FieldSpec]]]:
+    """The case fields grouped by HTCDS section, in form order."""
+    return [(section, [f for f in FIELDS.values() if f.section == section]) for section in SECTIONS]

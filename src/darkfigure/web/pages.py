@@ -1,0 +1,155 @@
+"""Rendering pages: the template environment, the language and user of a request, flash messages."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from darkfigure.casestore.fields import FIELDS, PICKLISTS
+from darkfigure.casestore.types import Actor
+from darkfigure.web.i18n import catalogue, choose_language, translator
+from darkfigure.web.security import csrf_token
+
+TEMPLATES = Path(__file__).parent / "templates"
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
+    trim_blocks=True, lstrip_blocks=True,
+)
+RECHECK_SECONDS = 30  # how stale a user's role or active flag may be in one process
+# what each role may do in the interface; the store checks again on every call
+_ABILITIES = {
+    "administrator": {"read", "write", "identity", "admin"},
+    "caseworker": {"read", "write", "identity"},
+    "analyst": {"read"},
+}
+
+
+def language(request: Request) -> str:
+    """The interface language of this request (remembered in the session when ``?lang=`` picks one)."""
+    chosen = choose_language(
+        request.query_params.get("lang"), request.session.get("lang"), request.headers.get("accept-language")
+    )
+    if request.query_params.get("lang") == chosen and request.session.get("lang") != chosen:
+        request.session["lang"] = chosen
+    return chosen
+
+
+def current_actor(request: Request) -> Actor | None:
+    """The logged-in user, from the signed session cookie, or None."""
+    who = request.session.get("user")
+    if not isinstance(who, dict):
+        return None
+    return Actor(who["id"], who["username"], who["organisation_id"], who["role"])
+
+
+def may(actor: Actor | None, ability: str) -> bool:
+    """Whether the interface offers ``ability`` (read, write, identity, admin) to this user.
+
+    >>> may(Actor(1, "a", 1, "analyst"), "identity")
+    False
+    """
+    return actor is not None and ability in _ABILITIES.get(actor.role, set())
+
+
+class LoginRequired(Exception):
+    """Raised by the page guards when nobody is logged in: the answer is a redirect to the login page."""
+
+
+def user_with(ability: str) -> Callable[[Request], Any]:
+    """A route dependency giving the logged-in user, who must have ``ability`` (else 403; nobody: login).
+
+    The user is looked up again (at most every :data:`RECHECK_SECONDS`): a deactivated user is logged
+    out and a changed role takes effect, whatever the session cookie says.
+    """
+
+    async def guard(request: Request) -> Actor:
+        actor = await _current_user(request)
+        if actor is None:
+            request.session.clear()
+            raise LoginRequired()
+        if not may(actor, ability):
+            raise HTTPException(status_code=403, detail="error.403")
+        return actor
+
+    return guard
+
+
+async def _current_user(request: Request) -> Actor | None:
+    claimed = current_actor(request)
+    if claimed is None:
+        return None
+    known: dict = request.app.state.users_seen
+    seen = known.get(claimed.id)
+    if seen is None or seen[0] < time.monotonic():
+        seen = known[claimed.id] = (time.monotonic() + RECHECK_SECONDS, await store_call(request, "user", claimed.id))
+    actor = seen[1]
+    if actor is not None and actor.role != claimed.role:
+        request.session["user"] = {**request.session["user"], "role": actor.role}
+    return actor
+
+
+def store_of(request: Request) -> Any:
+    """The case store the application serves."""
+    return request.app.state.store
+
+
+def store_gate(store: Any) -> threading.BoundedSemaphore:
+    """How many store calls one process makes at once: SQLite takes its write lock for every
+    transaction, so its callers queue here, in turn, rather than sleep in SQLite's busy handler."""
+    dialect = getattr(getattr(store, "engine", None), "dialect", None)
+    return threading.BoundedSemaphore(16 if dialect is not None and dialect.name != "sqlite" else 1)
+
+
+async def store_call(request: Request, method: str, *args: Any, **kwargs: Any) -> Any:
+    """Call one case-store method off the event loop, through the process's gate."""
+    store, gate = request.app.state.store, request.app.state.gate
+
+    def call() -> Any:
+        with gate:
+            return getattr(store, method)(*args, **kwargs)
+
+    return await run_in_threadpool(call)
+
+
+def flash(request: Request, kind: str, key: str, **fields: Any) -> None:
+    """Queue a message for the next page (``kind`` ok, warn or error; ``key`` a text key)."""
+    request.session.setdefault("flashes", [])
+    request.session["flashes"] = [*request.session["flashes"], [kind, key, fields]]
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render a page template with the request's language, user, CSRF token and pending messages."""
+    lang = language(request)
+    t = translator(lang)
+    actor = current_actor(request)
+    flashes = [(kind, t(key, **fields)) for kind, key, fields in request.session.pop("flashes", [])]
+    page = _ENV.get_template(name).render(
+        request=request, lang=lang, t=t, user=actor, csrf=csrf_token(request), flashes=flashes,
+        can=lambda ability: may(actor, ability), section=context.pop("section", None),
+        field_label=lambda field: _label(lang, f"fieldname.{field}", FIELDS[field].label if field in FIELDS else field),
+        option_label=lambda picklist, value: _label(lang, f"pick.{picklist}.{value}", _english(picklist, value)),
+        **context,
+    )
+    return HTMLResponse(page, status_code=status_code)
+
+
+def _label(lang: str, key: str, english: str) -> str:
+    return catalogue(lang).get(key) or english
+
+
+def _english(picklist: str, value: str) -> str:
+    options = PICKLISTS[picklist].options if picklist in PICKLISTS else {}
+    return options.get(value, value)
+
+
+def redirect(url: str) -> RedirectResponse:
+    """A 303 redirect (after a POST, the browser follows with GET)."""
+    return RedirectResponse(url, status_code=303)

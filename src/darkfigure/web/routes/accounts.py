@@ -1,0 +1,162 @@
+"""First administrator, login, logout and the organisation's users."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict, deque
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from darkfigure.casestore.types import ROLES, Actor
+from darkfigure.errors import InputError
+from darkfigure.web.pages import current_actor, flash, redirect, render, store_call, store_of, user_with
+
+router = APIRouter()
+log = logging.getLogger("darkfigure.web")
+MIN_PASSWORD = 12
+_FAILURES: dict[str, deque[float]] = defaultdict(deque)  # recent failed logins per user name
+_MAX_FAILURES, _FAILURE_WINDOW = 10, 15 * 60
+
+
+@router.get("/")
+async def home(request: Request) -> RedirectResponse:
+    if current_actor(request):
+        return redirect("/dashboard")
+    return redirect("/login" if await store_call(request, "has_users") else "/setup")
+
+
+@router.get("/setup", response_class=HTMLResponse)
+async def setup_form(request: Request) -> HTMLResponse:
+    await _first_user_only(request)
+    return render(request, "setup.j2")
+
+
+@router.post("/setup")
+async def setup(
+    request: Request,
+    organisation: Annotated[str, Form()],
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+) -> RedirectResponse:
+    """Create the organisation and its first administrator; refused once any user exists."""
+    await _first_user_only(request)
+    check_password(password)
+    org = await store_call(request, "create_organisation", organisation.strip())
+    actor = await store_call(request, "create_user", org, username.strip(), password, "administrator")
+    log.info("first administrator %s created", actor.username)
+    _log_in(request, actor, org.name)
+    return redirect("/dashboard")
+
+
+async def _first_user_only(request: Request) -> None:
+    if await store_call(request, "has_users"):
+        raise HTTPException(status_code=403, detail="error.setup_done")
+
+
+def check_password(password: str, field: str = "password") -> None:
+    """Refuse passwords shorter than :data:`MIN_PASSWORD` characters."""
+    if len(password) < MIN_PASSWORD:
+        raise InputError(f"the password must have at least {MIN_PASSWORD} characters", column=field)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request) -> Response:
+    if not await store_call(request, "has_users"):
+        return redirect("/setup")
+    return render(request, "login.j2", failed=False, username="", next=_local(request.query_params.get("next")))
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(
+    request: Request,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/dashboard",
+) -> Response:
+    """Check the password (argon2id, in the store); on success a fresh session and CSRF token."""
+    if _throttled(username):
+        raise HTTPException(status_code=429, detail="error.429")
+    # not through the gate: argon2 takes its time, and other requests need not wait for it
+    authenticate = store_of(request).authenticate
+    actor = await run_in_threadpool(authenticate, username, password) if username and password else None
+    if actor is None:
+        if len(_FAILURES) > 10_000:  # bounded memory whatever names are tried
+            _FAILURES.clear()
+        _FAILURES[username[:100]].append(time.monotonic())
+        log.warning("failed login for %r", username[:64])
+        return render(request, "login.j2", status_code=401, failed=True, username=username, next=_local(next))
+    _FAILURES.pop(username, None)
+    _log_in(request, actor, (await store_call(request, "organisation", actor.organisation_id)).name)
+    return redirect(_local(next))
+
+
+def _throttled(username: str) -> bool:
+    recent = _FAILURES.get(username[:100])
+    if not recent:
+        return False
+    while recent and time.monotonic() - recent[0] > _FAILURE_WINDOW:
+        recent.popleft()
+    return len(recent) >= _MAX_FAILURES
+
+
+def _local(target: str | None) -> str:
+    """Only paths on this site may follow a login (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/dashboard"
+    return target
+
+
+def _log_in(request: Request, actor: Actor, organisation: str) -> None:
+    lang = request.session.get("lang")
+    request.session.clear()  # a new session at login: the CSRF token changes too
+    request.session["user"] = {
+        "id": actor.id, "username": actor.username, "organisation_id": actor.organisation_id,
+        "role": actor.role, "organisation": organisation,
+    }
+    if lang:
+        request.session["lang"] = lang
+
+
+@router.post("/logout")
+def logout(request: Request) -> RedirectResponse:
+    request.session.clear()
+    return redirect("/login")
+
+
+@router.get("/users", response_class=HTMLResponse)
+async def users(request: Request, actor: Annotated[Actor, Depends(user_with("admin"))]) -> HTMLResponse:
+    return render(request, "users.j2", section="users", users=await store_call(request, "users", actor), roles=ROLES)
+
+
+@router.post("/users")
+async def add_user(
+    request: Request,
+    actor: Annotated[Actor, Depends(user_with("admin"))],
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    role: Annotated[str, Form()],
+) -> RedirectResponse:
+    """An administrator adds a user to their own organisation."""
+    if role not in ROLES:
+        raise InputError(f"the role must be one of {', '.join(ROLES)}; got {role!r}", column="role")
+    check_password(password)
+    await store_call(request, "create_user", actor.organisation_id, username.strip(), password, role, actor=actor)
+    flash(request, "ok", "users.added", username=username.strip())
+    return redirect("/users")
+
+
+@router.post("/users/{username}/deactivate")
+async def deactivate_user(
+    request: Request, username: str, actor: Annotated[Actor, Depends(user_with("admin"))]
+) -> RedirectResponse:
+    """Switch a user of the organisation off; their sessions end at their next request (within 30 s)."""
+    if username == actor.username:
+        raise InputError("you cannot switch yourself off; ask another administrator", column="username")
+    await store_call(request, "deactivate_user", actor, username)
+    request.app.state.users_seen.clear()
+    flash(request, "ok", "users.deactivated", username=username)
+    return redirect("/users")

@@ -1,0 +1,155 @@
+"""The case list with search, filters and pages; intake and edit forms; the case view and its timeline."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from darkfigure.casestore.fields import FIELDS
+from darkfigure.casestore.types import HIDDEN, PURPOSES, Actor
+from darkfigure.errors import AccessDenied, InputError
+from darkfigure.web import forms
+from darkfigure.web.pages import flash, redirect, render, store_call, user_with
+
+router = APIRouter()
+Reader = Annotated[Actor, Depends(user_with("read"))]
+Writer = Annotated[Actor, Depends(user_with("write"))]
+_CODE = re.compile(r"[A-Za-z0-9-]{1,40}")  # anything else cannot be a case code: 404 at once
+FILTERS = ("status", "gender", "type_of_exploitation", "year", "consent")
+
+
+@router.get("/cases", response_class=HTMLResponse)
+async def case_list(
+    request: Request,
+    actor: Reader,
+    q: Annotated[str, Query(max_length=200)] = "",
+    status: Annotated[str, Query(max_length=60)] = "",
+    gender: Annotated[str, Query(max_length=60)] = "",
+    type_of_exploitation: Annotated[str, Query(max_length=60)] = "",
+    year: Annotated[str, Query(max_length=4, pattern=r"^(\d{4})?$")] = "",
+    consent: Annotated[str, Query(max_length=20)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    """Search by case code (or, for caseworkers, name words through the blind index) and filter."""
+    chosen = {"status": status, "gender": gender, "type_of_exploitation": type_of_exploitation,
+              "year": int(year) if year else None, "consent": consent}
+    filters = {k: v for k, v in chosen.items() if v not in ("", None)}
+    per_page = request.app.state.config.per_page
+    found = await store_call(request, "list_cases", actor, search=q.strip() or None, filters=filters, page=page,
+                             per_page=per_page)
+    query = {"q": q, **{k: ("" if v is None else v) for k, v in chosen.items()}}
+    return render(
+        request, "cases/list.j2", section="cases", found=found, q=q, filters=chosen, query=query,
+        purposes=PURPOSES, status_options=forms.picklist_options("cas_Status"),
+        gender_options=forms.picklist_options("prs_Gender"),
+        exploitation_options=forms.picklist_options("vic_TypeOfExploitation"),
+    )
+
+
+@router.get("/cases/new", response_class=HTMLResponse)
+def intake_form(request: Request, actor: Writer) -> HTMLResponse:
+    return _case_form(request, "new", values={}, consents={})
+
+
+@router.post("/cases", response_class=HTMLResponse)
+async def create_case(request: Request, actor: Writer) -> Response:
+    """Intake: a new case in the user's organisation; bad values come back on the form (422)."""
+    form = await request.form()
+    data = forms.new_case(form)
+    try:
+        code = await _case_call(request, "create_case", actor, data)
+    except InputError as err:
+        values = forms.form_values(forms.case_fields(form, include_empty=True))
+        return _case_form(request, "new", values, data.consents, error=err)
+    flash(request, "ok", "cases.created", code=code)
+    return redirect(f"/cases/{code}")
+
+
+@router.get("/cases/{code}", response_class=HTMLResponse)
+async def case_view(request: Request, code: str, actor: Reader) -> HTMLResponse:
+    """One case with its timeline of events; another organisation's case is a 404 page."""
+    case = await _case_call(request, "get_case", actor, _checked(code))
+    events = sorted(case.events, key=lambda e: (str(e.date) if e.date not in (None, HIDDEN) else str(e.year or "")))
+    return render(
+        request, "cases/view.j2", section="cases", case=case, events=events, sections=forms.sections(),
+        hidden=HIDDEN, purposes=PURPOSES, event_types=forms.picklist_options("hte_Type"),
+    )
+
+
+@router.get("/cases/{code}/edit", response_class=HTMLResponse)
+async def edit_form(request: Request, code: str, actor: Writer) -> HTMLResponse:
+    case = await _case_call(request, "get_case", actor, _checked(code))
+    return _case_form(request, "edit", forms.form_values(case.fields), case.consents, case=case)
+
+
+@router.post("/cases/{code}/edit", response_class=HTMLResponse)
+async def update_case(request: Request, code: str, actor: Writer) -> Response:
+    case = await _case_call(request, "get_case", actor, _checked(code))
+    form = await request.form()
+    data = forms.changed_case(form, case.consents)
+    try:
+        await _case_call(request, "update_case", actor, case.code, data)
+    except InputError as err:
+        values = forms.form_values(forms.case_fields(form, include_empty=True))
+        return _case_form(request, "edit", values, forms.consents_of(form), case=case, error=err)
+    flash(request, "ok", "cases.updated_ok", code=case.code)
+    return redirect(f"/cases/{case.code}")
+
+
+@router.post("/cases/{code}/events")
+async def add_event(request: Request, code: str, actor: Writer) -> RedirectResponse:
+    """Add a historic trafficking event (recruitment, transit, exploitation) to the timeline."""
+    event = forms.event_of(await request.form())
+    await _case_call(request, "add_event", actor, _checked(code), event)
+    flash(request, "ok", "cases.event_added")
+    return redirect(f"/cases/{code}#timeline")
+
+
+@router.post("/cases/{code}/consent")
+async def record_consent(request: Request, code: str, actor: Writer) -> RedirectResponse:
+    form = await request.form()
+    purpose, given = form.get("purpose"), form.get("given")
+    if purpose not in PURPOSES:
+        raise InputError(f"the purpose must be one of {', '.join(PURPOSES)}; got {str(purpose)[:40]!r}",
+                         column="purpose")
+    if given not in ("yes", "no"):
+        raise InputError(f"consent must be yes or no; got {str(given)[:10]!r}", column="given")
+    await _case_call(request, "record_consent", actor, _checked(code), purpose, given == "yes")
+    flash(request, "ok", "cases.consent_recorded")
+    return redirect(f"/cases/{code}")
+
+
+def _checked(code: str) -> str:
+    if not _CODE.fullmatch(code):
+        raise AccessDenied("no such case")
+    return code
+
+
+def _missing_case(err: InputError) -> bool:
+    # the store says "no case with code ..." as an InputError; the page must look like another
+    # organisation's case (404), so nobody learns which codes exist
+    return err.column is None and err.message.startswith("no case with code")
+
+
+async def _case_call(request: Request, method: str, *args):
+    """A store call about one case; a case that does not exist becomes the same 404 as another's."""
+    try:
+        return await store_call(request, method, *args)
+    except InputError as err:
+        if _missing_case(err):
+            raise AccessDenied("no such case") from None
+        raise
+
+
+def _case_form(request: Request, mode: str, values: dict, consents: dict, case=None, error=None) -> HTMLResponse:
+    field = getattr(error, "column", None)
+    return render(
+        request, "cases/form.j2", status_code=422 if error else 200, section="new" if mode == "new" else "cases",
+        mode=mode, case=case, values=values, consents=consents, sections=forms.sections(), purposes=PURPOSES,
+        options=forms.picklist_options, error=error, error_field=field if field in FIELDS else None,
+        error_message=getattr(error, "message", str(error)) if error else None,
+    )
+
