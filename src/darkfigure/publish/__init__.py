@@ -1,8 +1,8 @@
 """Publishing without harm: safe aggregates of a run, small cells suppressed, counts with
 differential-privacy noise spent from a persistent budget, and a publication in HTML and PDF.
 
-* :mod:`~darkfigure.publish.prevalence`: documented and estimated shares of each category (its
-  function ``prevalence`` is not re-exported here: it would hide the module of the same name).
+* :mod:`~darkfigure.publish.prevalence`: documented and estimated shares of each category, side by
+  side in ``prevalence_table``.
 * :mod:`~darkfigure.publish.suppression`: small-cell and complementary suppression, and the
   attacker that tries to recover hidden cells.
 * :mod:`~darkfigure.publish.privacy`: OpenDP noise on counts and capture histories, the noise's share
