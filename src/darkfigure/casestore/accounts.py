@@ -11,6 +11,7 @@ from sqlalchemy import insert, select, true, update
 
 from darkfigure.casestore import audit
 from darkfigure.casestore.models import organisations, users
+from darkfigure.casestore.storage import reading, writing
 from darkfigure.casestore.types import ROLES, Actor, Organisation
 from darkfigure.errors import AccessDenied, InputError
 
@@ -28,11 +29,9 @@ class Accounts:
         """Add an organisation (``type`` from the HTCDS ``org_Type`` pick-list); names are unique."""
         from darkfigure.casestore.fields import check_choice
 
-        name = (name or "").strip()
-        if not name or len(name) > 200:
-            raise InputError("an organisation needs a name of 1 to 200 characters", column="org_Name")
+        name = _organisation_name(name)
         kind = check_choice("org_Type", type, "org_Type") if type else None
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             if conn.execute(select(organisations.c.id).where(organisations.c.name == name)).first():
                 raise InputError(f"an organisation named {name!r} exists already; choose another name")
             new_id = conn.execute(
@@ -42,7 +41,7 @@ class Accounts:
 
     def organisations(self) -> list[Organisation]:
         """Every organisation, by name."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             rows = conn.execute(select(organisations).order_by(organisations.c.name)).all()
         return [Organisation(r.id, r.name, r.type) for r in rows]
 
@@ -51,7 +50,7 @@ class Accounts:
         if isinstance(name_or_id, Organisation):
             return name_or_id
         column = organisations.c.id if isinstance(name_or_id, int) else organisations.c.name
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             row = conn.execute(select(organisations).where(column == name_or_id)).first()
         if row is None:
             raise InputError(f"no organisation {name_or_id!r}; create it first (darkfigure cases create-admin --org)")
@@ -59,50 +58,68 @@ class Accounts:
 
     def has_users(self) -> bool:
         """Whether any user exists (the web app offers to create the first administrator when not)."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return conn.execute(select(users.c.id).limit(1)).first() is not None
 
     def create_user(
         self, org: Organisation | int | str, username: str, password: str, role: str, *, actor: Actor | None = None
     ) -> Actor:
         """Add a user with an argon2id password hash. ``actor`` must be an administrator of ``org``;
-        None is allowed for the command line and for the first user."""
+        None is allowed for the command line (the web's first user goes through
+        :meth:`create_first_administrator`)."""
         org = self.organisation(org)
         if actor is not None:
             require(actor, "administrator")
             same_org(actor, org.id)
-        if role not in ROLES:
-            raise InputError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}", column="role")
-        if not re.fullmatch(r"[\w.@+-]{1,100}", username or ""):
-            raise InputError("a username is 1-100 letters, digits or . @ + - _", column="username")
-        check_password(password, username)
-        with self.engine.begin() as conn:
-            if conn.execute(select(users.c.id).where(users.c.username == username)).first():
-                raise InputError(f"the username {username!r} is taken; choose another", column="username")
-            values = dict(
-                organisation_id=org.id,
-                username=username,
-                password_hash=self.hasher.hash(password),
-                role=role,
-                active=True,
-                created_at=now(),
-            )
-            new_id = conn.execute(insert(users).values(**values)).inserted_primary_key[0]
-            audit.append(
-                conn,
-                self.ring.audit_key,
-                actor.username if actor else "cli",
-                org.id,
-                "create_user",
-                None,
-                (f"user:{username}", f"role:{role}"),
-            )
-        return Actor(new_id, username, org.id, role)
+        _check_user(username, password, role)
+        with writing(self.engine) as conn:
+            return self._insert_user(conn, org.id, username, password, role, actor.username if actor else "cli")
+
+    def create_first_administrator(self, organisation: str, username: str, password: str) -> tuple[Organisation, Actor]:
+        """The organisation (made if new) and its administrator, in one transaction that is refused
+        (AccessDenied) once any user exists: two people racing through a fresh web setup get one winner.
+
+        >>> import tempfile, pathlib
+        >>> from darkfigure.casestore import FAST_TEST_HASHER, KeyRing, open_store
+        >>> store = open_store(pathlib.Path(tempfile.mkdtemp()) / "c.db", KeyRing.generate(),
+        ...                    password_hasher=FAST_TEST_HASHER)
+        >>> store.create_first_administrator("Shelter", "ada", "correct horse 1")[1].role
+        'administrator'
+        """
+        name = _organisation_name(organisation)
+        _check_user(username, password, "administrator")
+        with writing(self.engine) as conn:
+            if conn.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE already excludes other writers
+                conn.exec_driver_sql("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+            if conn.execute(select(users.c.id).limit(1)).first() is not None:
+                raise AccessDenied("the first administrator exists already; log in")
+            org_id = conn.execute(select(organisations.c.id).where(organisations.c.name == name)).scalar()
+            if org_id is None:
+                org_id = conn.execute(
+                    insert(organisations).values(name=name, created_at=now())
+                ).inserted_primary_key[0]
+            actor = self._insert_user(conn, org_id, username, password, "administrator", "setup")
+        return Organisation(org_id, name, None), actor
+
+    def _insert_user(self, conn, org_id: int, username: str, password: str, role: str, by: str) -> Actor:
+        if conn.execute(select(users.c.id).where(users.c.username == username)).first():
+            raise InputError(f"the username {username!r} is taken; choose another", column="username")
+        values = dict(
+            organisation_id=org_id,
+            username=username,
+            password_hash=self.hasher.hash(password),
+            role=role,
+            active=True,
+            created_at=now(),
+        )
+        new_id = conn.execute(insert(users).values(**values)).inserted_primary_key[0]
+        audit.append(conn, self.ring.audit_key, by, org_id, "create_user", None, (f"user:{username}", f"role:{role}"))
+        return Actor(new_id, username, org_id, role)
 
     def users(self, actor: Actor) -> list[Actor]:
         """The users of the actor's organisation (administrators only)."""
         require(actor, "administrator")
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             rows = conn.execute(
                 select(users)
                 .where(users.c.organisation_id == actor.organisation_id, users.c.active == true())
@@ -113,7 +130,7 @@ class Accounts:
     def set_password(self, actor: Actor, username: str, password: str) -> None:
         """Change a password: one's own, or (administrator) any user's in the same organisation."""
         check_password(password, username)
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             row = conn.execute(select(users).where(users.c.username == username)).first()
             if row is None or (
                 username != actor.username
@@ -137,7 +154,7 @@ class Accounts:
             self._dummy_hash = self.hasher.hash("darkfigure timing equaliser")
         if not isinstance(username, str) or not isinstance(password, str):
             username, password = "", ""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             row = conn.execute(select(users).where(users.c.username == username, users.c.active == true())).first()
         try:
             self.hasher.verify(row.password_hash if row else self._dummy_hash, password or "")
@@ -146,20 +163,20 @@ class Accounts:
         if row is None:
             return None
         if self.hasher.check_needs_rehash(row.password_hash):
-            with self.engine.begin() as conn:
+            with writing(self.engine) as conn:
                 conn.execute(update(users).where(users.c.id == row.id).values(password_hash=self.hasher.hash(password)))
         return Actor(row.id, row.username, row.organisation_id, row.role)
 
     def user(self, user_id: int) -> Actor | None:
         """The active user with this id (e.g. from a session cookie), else None."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             row = conn.execute(select(users).where(users.c.id == user_id, users.c.active == true())).first()
         return Actor(row.id, row.username, row.organisation_id, row.role) if row else None
 
     def deactivate_user(self, actor: Actor, username: str) -> None:
         """Switch a user off (administrators, own organisation); the record stays for the audit trail."""
         require(actor, "administrator")
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             row = conn.execute(select(users).where(users.c.username == username)).first()
             if row is None or row.organisation_id != actor.organisation_id:
                 raise AccessDenied(f"you may not change the user {username!r}")
@@ -177,6 +194,21 @@ class Accounts:
     def system_actor(self, org: Organisation | int | str) -> Actor:
         """An administrator actor named ``cli`` for the command line, acting within ``org``."""
         return Actor(0, "cli", self.organisation(org).id, "administrator")
+
+
+def _organisation_name(name: str) -> str:
+    name = (name or "").strip() if isinstance(name, str) else ""
+    if not name or len(name) > 200:
+        raise InputError("an organisation needs a name of 1 to 200 characters", column="org_Name")
+    return name
+
+
+def _check_user(username: str, password: str, role: str) -> None:
+    if role not in ROLES:
+        raise InputError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}", column="role")
+    if not isinstance(username, str) or not re.fullmatch(r"[\w.@+-]{1,100}", username):
+        raise InputError("a username is 1-100 letters, digits or . @ + - _", column="username")
+    check_password(password, username)
 
 
 def now() -> dt.datetime:

@@ -1,7 +1,8 @@
 """SQLAlchemy tables of the case store. Identifying values are ``LargeBinary`` ciphertext only.
 
 Every case-level HTCDS field of :data:`darkfigure.casestore.fields.FIELDS` is a column of ``cases`` named
-by the field in lower case; multi-selects are stored as ``;A;B;`` text, dates as dates. The schema is
+by the field in lower case; multi-selects are stored as ``;A;B;`` text (``vic_TypeOfExploitation`` also
+one row per value in ``case_exploitation``, which the list filter reads), dates as dates. The schema is
 created by Alembic (migrations/versions); a test checks the migrations match these models.
 """
 
@@ -21,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 from darkfigure.casestore.fields import FIELDS, FieldSpec
@@ -64,6 +66,7 @@ organisations = Table(
     Column("name", String(200), nullable=False, unique=True),
     Column("type", String(64)),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("case_version", Integer, nullable=False, server_default=text("0")),  # raised on case changes
 )
 users = Table(
     "users",
@@ -95,8 +98,17 @@ cases = Table(
     *[_field_column(spec) for spec in FIELDS.values()],
     Index("ix_cases_org_id", "organisation_id", "id"),
     Index("ix_cases_org_status", "organisation_id", "cas_status", "id"),
+    Index("ix_cases_org_gender", "organisation_id", "prs_gender", "id"),
     Index("ix_cases_org_statistics", "organisation_id", "consent_statistics", "id"),
     Index("ix_cases_org_year", "organisation_id", "registration_year"),
+)
+case_exploitation = Table(  # vic_TypeOfExploitation, one row per chosen value, for the list filter
+    "case_exploitation",
+    metadata,
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("value", String(64), primary_key=True),
+    Column("organisation_id", Integer, nullable=False),
+    Index("ix_case_exploitation_org_value", "organisation_id", "value", "case_id"),
 )
 name_tokens = Table(
     "name_tokens",

@@ -12,6 +12,7 @@ from darkfigure.casestore.accounts import require
 from darkfigure.casestore.crypto import KeyRing
 from darkfigure.casestore.fields import decode_multi
 from darkfigure.casestore.models import ENCRYPTED_COLUMNS, TABLES, cases, events
+from darkfigure.casestore.storage import reading, writing
 from darkfigure.casestore.types import ROLES, Actor, AuditEntry, AuditVerdict, Counts
 from darkfigure.errors import InputError
 
@@ -32,14 +33,14 @@ class Oversight:
         query = select(log).where(log.c.organisation_id == actor.organisation_id)
         if case_code:
             query = query.where(log.c.case_code == case_code.strip().upper())
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             page = query.order_by(log.c.id.desc()).offset(max(0, int(offset))).limit(min(max(1, int(limit)), 1000))
             rows = conn.execute(page).all()
         return [audit.to_entry(r) for r in rows]
 
     def verify_audit(self) -> AuditVerdict:
         """Check the whole hash chain; name the first entry whose hash or link does not hold."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return audit.verify(conn, self.ring.audit_key)
 
     def counts(self, actor: Actor) -> Counts:
@@ -50,7 +51,7 @@ class Oversight:
         stats = and_(org, cases.c.consent_statistics == true())
         if actor.role == "analyst":  # an analyst sees nothing of cases not consented for statistics
             org = stats
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
 
             def count(*where) -> int:
                 return conn.execute(select(func.count()).select_from(cases).where(*where)).scalar_one()
@@ -91,7 +92,7 @@ class Oversight:
         new = old.with_new_key()
         new.write(key_file)  # old keys stay in the file until the database no longer needs them
         done = 0
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             for name, columns in ENCRYPTED_COLUMNS.items():
                 done += _reencrypt(conn, TABLES[name], columns, old, new)
             audit.append(conn, self.ring.audit_key, "cli", None, "rotate_key", None, (f"key:{new.active}",))

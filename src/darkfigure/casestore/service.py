@@ -8,42 +8,42 @@ before they reach the database, writes the audit log, and enforces consent per p
 from __future__ import annotations
 
 import os
-import re
+import threading
 from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
-from sqlalchemy import Connection, and_, delete, false, func, insert, select, true, union, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from darkfigure.casestore import audit, records
 from darkfigure.casestore.accounts import Accounts, now, require, same_org
-from darkfigure.casestore.crypto import KeyRing, blind_index, name_tokens
+from darkfigure.casestore.crypto import KeyRing, name_tokens
 from darkfigure.casestore.fields import FIELDS, NAME_FIELDS, OUTGOING_REFERRAL
-from darkfigure.casestore.models import cases, consents, events
+from darkfigure.casestore.listing import IDENTITY_ROLES, Listing, exploitation_rows, org_index, touch_cases
+from darkfigure.casestore.models import case_exploitation, cases, consents, events
 from darkfigure.casestore.models import name_tokens as name_tokens_table
 from darkfigure.casestore.models import perpetrators as perpetrators_table
 from darkfigure.casestore.models import support_plans as support_plans_table
 from darkfigure.casestore.oversight import Oversight
-from darkfigure.casestore.storage import database_url, make_engine, migrate
+from darkfigure.casestore.storage import database_url, make_engine, migrate, reading, writing
 from darkfigure.casestore.types import (
     PURPOSES,
     ROLES,
     Actor,
     CaseInput,
+    CaseNotFound,
     CaseView,
     EventInput,
     ImportReport,
-    Page,
     PerpetratorInput,
     SupportPlanInput,
 )
 from darkfigure.errors import AccessDenied, InputError
 
-_IDENTITY_ROLES = ("administrator", "caseworker")
 _EDIT_ROLES = ("administrator", "caseworker")
 
 
-class CaseStore(Accounts, Oversight):
+class CaseStore(Accounts, Listing, Oversight):
     """A case database (SQLite file or PostgreSQL) with its key ring. Build with :func:`open_store`.
 
     >>> import tempfile, pathlib
@@ -63,12 +63,13 @@ class CaseStore(Accounts, Oversight):
         self.ring = ring
         self.hasher = hasher
         self._dummy_hash: str | None = None  # made on the first unknown user name
+        self._totals, self._totals_lock = {}, threading.Lock()
 
     # -- cases ---------------------------------------------------------------------------------------
     def create_case(self, actor: Actor, data: CaseInput) -> str:
         """Create a case in the actor's organisation; return its random pseudonymous case code."""
         require(actor, *_EDIT_ROLES)
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             code = self._insert_case(conn, actor, data)
             audit.append(
                 conn,
@@ -86,8 +87,10 @@ class CaseStore(Accounts, Oversight):
         values = self._case_values(actor, data, checked, self._free_code(conn))
         case_id = conn.execute(insert(cases).values(**values)).inserted_primary_key[0]
         self._write_tokens(conn, actor.organisation_id, case_id, checked)
+        self._write_exploitation(conn, actor.organisation_id, case_id, checked)
         self._write_consents(conn, actor, case_id, data.consents)
         self._write_children(conn, case_id, values["uid"], data)
+        touch_cases(conn, actor.organisation_id)
         return values["code"]
 
     def _case_values(self, actor: Actor, data: CaseInput, checked: dict[str, Any], code: str) -> dict[str, Any]:
@@ -111,7 +114,7 @@ class CaseStore(Accounts, Oversight):
 
     def _name_tokens(self, organisation_id: int, names: dict[str, Any]) -> list[str]:
         words = {t for n in NAME_FIELDS for t in name_tokens(names.get(n))}
-        return sorted(_org_index(self.ring, organisation_id, t) for t in words)
+        return sorted(org_index(self.ring, organisation_id, t) for t in words)
 
     def _checked(self, data: CaseInput) -> dict[str, Any]:
         checked, errors = records.check_fields(data.fields)
@@ -142,6 +145,16 @@ class CaseStore(Accounts, Oversight):
         if tokens:
             conn.execute(insert(name_tokens_table), [{"case_id": case_id, "token": t} for t in tokens])
 
+    @staticmethod
+    def _write_exploitation(conn: Connection, organisation_id: int, case_id: int, checked: dict[str, Any]) -> None:
+        """Replace the case's rows of the exploitation filter (when ``checked`` holds the field)."""
+        if "vic_TypeOfExploitation" not in checked:
+            return
+        conn.execute(delete(case_exploitation).where(case_exploitation.c.case_id == case_id))
+        rows = exploitation_rows(organisation_id, case_id, checked["vic_TypeOfExploitation"])
+        if rows:
+            conn.execute(insert(case_exploitation), rows)
+
     def _write_consents(self, conn: Connection, actor: Actor, case_id: int, given: dict[str, bool]) -> None:
         if given:
             conn.execute(insert(consents), _consent_rows(actor, case_id, given))
@@ -169,7 +182,7 @@ class CaseStore(Accounts, Oversight):
         Identifying fields cannot be changed once consent for case work has been withdrawn."""
         require(actor, *_EDIT_ROLES)
         checked = self._checked(data)
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             row = self._case_row(conn, actor, code)
             if row.consent_case_work is False and records.changed_identifying(data) and not _erasure(actor, data):
                 raise AccessDenied(
@@ -188,6 +201,8 @@ class CaseStore(Accounts, Oversight):
                 )
             values.update({f"consent_{p}": bool(g) for p, g in data.consents.items()}, updated_at=now())
             conn.execute(update(cases).where(cases.c.id == row.id).values(**values))
+            self._write_exploitation(conn, row.organisation_id, row.id, checked)
+            touch_cases(conn, row.organisation_id)
             if set(NAME_FIELDS) & set(checked):
                 names = records.case_fields(self.ring, row, hide=False) | checked
                 self._write_tokens(conn, row.organisation_id, row.id, names)
@@ -210,7 +225,7 @@ class CaseStore(Accounts, Oversight):
     def _case_row(self, conn: Connection, actor: Actor, code: str) -> Any:
         row = conn.execute(select(cases).where(cases.c.code == str(code).strip().upper())).first()
         if row is None:
-            raise InputError(f"no case with code {code!r}; check the code")
+            raise CaseNotFound(f"no case with code {code!r}; check the code")
         same_org(actor, row.organisation_id)
         if actor.role == "analyst" and row.consent_statistics is not True:
             raise AccessDenied(f"case {code} is not consented for statistics; analysts cannot see it")
@@ -218,16 +233,18 @@ class CaseStore(Accounts, Oversight):
 
     def get_case(self, actor: Actor, code: str) -> CaseView:
         """One case; analysts get identifying fields as ``HIDDEN`` (and caseworkers too once consent for
-        case work was withdrawn); every view that shows identifying fields is audited."""
+        case work was withdrawn); every view that shows identifying fields is audited (the view is
+        returned only once its audit entry is committed). :class:`CaseNotFound` for an unknown code."""
         require(actor, *ROLES)
-        with self.engine.begin() as conn:
+        with reading(self.engine) as conn:
             row = self._case_row(conn, actor, code)
-            hide = actor.role not in _IDENTITY_ROLES or (
+            hide = actor.role not in IDENTITY_ROLES or (
                 row.consent_case_work is False and actor.role != "administrator"
             )
             view = self._view(conn, row, hide)
-            if not hide:
-                shown = [n for n, v in view.fields.items() if FIELDS[n].identifying and v is not None]
+        if not hide:
+            shown = [n for n, v in view.fields.items() if FIELDS[n].identifying and v is not None]
+            with writing(self.engine) as conn:
                 audit.append(
                     conn,
                     self.ring.audit_key,
@@ -256,69 +273,6 @@ class CaseStore(Accounts, Oversight):
             hide,
         )
 
-    def list_cases(
-        self, actor: Actor, search: str | None = None, filters: dict | None = None, page: int = 1, per_page: int = 50
-    ) -> Page:
-        """A page of case summaries of the actor's organisation, newest first.
-
-        ``search``: a case code (or its start), or, for administrators and caseworkers, name words
-        matched through the blind index (every word must match a name token exactly, after
-        normalisation). ``filters``: ``status``, ``gender``, ``type_of_exploitation``, ``year``,
-        ``consent`` (a purpose that must be given). Analysts see only cases consented for statistics.
-        """
-        require(actor, *ROLES)
-        page, per_page = max(1, _whole(page, "page")), min(max(1, _whole(per_page, "per_page")), 500)
-        where = [cases.c.organisation_id == actor.organisation_id, *_filters(filters or {})]
-        if actor.role == "analyst":
-            where.append(cases.c.consent_statistics == true())
-        with self.engine.begin() as conn:
-            if search and search.strip():
-                where.append(self._search(conn, actor, search.strip()))
-            total = conn.execute(select(func.count()).select_from(cases).where(*where)).scalar_one()
-            columns = [
-                cases.c[c]
-                for c in (
-                    "code",
-                    "cas_status",
-                    "prs_gender",
-                    "registration_year",
-                    "age_broad",
-                    "vic_typeofexploitation",
-                    "prs_citizenship",
-                    "updated_at",
-                )
-            ]
-            rows = conn.execute(
-                select(*columns).where(*where).order_by(cases.c.id.desc()).offset((page - 1) * per_page).limit(per_page)
-            ).all()
-        return Page([records.summary(r) for r in rows], total, page, per_page)
-
-    def _search(self, conn: Connection, actor: Actor, text: str) -> Any:
-        code = text.upper()
-        by_code = (  # a prefix as a range, so the unique index on code serves it
-            and_(cases.c.code >= code, cases.c.code < code + "~")
-            if re.fullmatch(r"[0-9A-Z]{1,4}(-[0-9A-Z]{0,4})?", code)
-            else None
-        )
-        tokens = sorted({_org_index(self.ring, actor.organisation_id, t) for t in name_tokens(text)})
-        if actor.role not in _IDENTITY_ROLES or not tokens:
-            return by_code if by_code is not None else cases.c.id.is_(None)
-        matched = (
-            select(name_tokens_table.c.case_id)
-            .where(name_tokens_table.c.token.in_(tokens))
-            .group_by(name_tokens_table.c.case_id)
-            .having(func.count(func.distinct(name_tokens_table.c.token)) == len(tokens))
-        )
-        if actor.role != "administrator":  # a name must not reveal a case whose identity is hidden from them
-            withdrawn = select(cases.c.id).where(
-                cases.c.organisation_id == actor.organisation_id, cases.c.consent_case_work == false()
-            )
-            matched = matched.where(name_tokens_table.c.case_id.not_in(withdrawn))
-        audit.append(conn, self.ring.audit_key, actor.username, actor.organisation_id, "search_name", None, ("name",))
-        if by_code is not None:  # a union of ids, not an OR, keeps both sides on their indexes
-            matched = union(select(cases.c.id).where(by_code), matched)
-        return cases.c.id.in_(matched)
-
     def add_event(self, actor: Actor, code: str, event: EventInput) -> str:
         """Add a historic trafficking event to a case; return the event id."""
         return self._add_child(actor, code, events, records.event_row, event, "hte_*")
@@ -333,7 +287,7 @@ class CaseStore(Accounts, Oversight):
 
     def _add_child(self, actor: Actor, code: str, table, build, item, label: str) -> str:
         require(actor, *_EDIT_ROLES)
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             row = self._case_row(conn, actor, code)
             if row.consent_case_work is False:
                 raise AccessDenied(f"case {code}: consent for case work was withdrawn; nothing can be added")
@@ -348,12 +302,13 @@ class CaseStore(Accounts, Oversight):
         require(actor, *_EDIT_ROLES)
         if purpose not in PURPOSES or not isinstance(given, bool):
             raise InputError(f"consent is a purpose of {', '.join(PURPOSES)} with True or False", column="purpose")
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             row = self._case_row(conn, actor, code)
             conn.execute(
                 update(cases).where(cases.c.id == row.id).values({f"consent_{purpose}": given, "updated_at": now()})
             )
             self._write_consents(conn, actor, row.id, {purpose: given})
+            touch_cases(conn, row.organisation_id)
             audit.append(
                 conn,
                 self.ring.audit_key,
@@ -375,7 +330,7 @@ class CaseStore(Accounts, Oversight):
 
         require(actor, *_EDIT_ROLES)
         inputs = transfer.read_cases(path, format)
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             codes = transfer.insert_cases(self, conn, actor, inputs, progress)
         return ImportReport(str(path), len(inputs), tuple(codes))
 
@@ -384,7 +339,7 @@ class CaseStore(Accounts, Oversight):
         from darkfigure.casestore import export
 
         require(actor, *ROLES)
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             rows = export.write_ctdc(self, conn, actor, Path(path))
             audit.append(conn, self.ring.audit_key, actor.username, actor.organisation_id, "export_ctdc", None, ())
         return rows
@@ -396,7 +351,7 @@ class CaseStore(Accounts, Oversight):
 
         require(actor, "administrator")
         shown = ("prs_FirstName", "prs_MiddleName", "prs_SecondName", "prs_Birthdate")
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             mapping, codes = export.write_list(self, conn, actor, Path(path), list_name)
             # one entry per case, so the log answers "who has seen this person's identity"
             audit.append_many(
@@ -430,19 +385,6 @@ def _derived(checked: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _whole(value: Any, name: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a whole number", column=name) from None
-
-
-def _org_index(ring: KeyRing, organisation_id: int, word: str) -> str:
-    """The blind index of a name word within one organisation: the same name in two organisations gives
-    different tokens, so the database does not link people across organisations."""
-    return blind_index(ring, f"{int(organisation_id)}\x00{word}")
-
-
 def _erasure(actor: Actor, data: CaseInput) -> bool:
     """Whether a change only erases identifying values (administrators may, after consent is withdrawn)."""
     identifying = {n: v for n, v in data.fields.items() if n in FIELDS and FIELDS[n].identifying}
@@ -451,26 +393,6 @@ def _erasure(actor: Actor, data: CaseInput) -> bool:
         and not (data.events or data.perpetrators or data.support_plans)
         and all(v is None or (isinstance(v, str) and not v.strip()) for v in identifying.values())
     )
-
-
-def _filters(filters: dict) -> list[Any]:
-    where = []
-    for key, value in filters.items():
-        if value in (None, ""):
-            continue
-        if key == "status":
-            where.append(cases.c.cas_status == str(value))
-        elif key == "gender":
-            where.append(cases.c.prs_gender == str(value))
-        elif key == "type_of_exploitation":
-            where.append(cases.c.vic_typeofexploitation.like(f"%;{str(value).replace('%', '')};%"))
-        elif key == "year":
-            where.append(cases.c.registration_year == _whole(value, "year"))
-        elif key == "consent" and value in PURPOSES:
-            where.append(cases.c[f"consent_{value}"] == true())
-        else:
-            raise InputError(f"unknown filter {key}={value!r}; use status, gender, type_of_exploitation, year, consent")
-    return where
 
 
 def open_store(

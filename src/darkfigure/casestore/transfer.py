@@ -20,7 +20,8 @@ from sqlalchemy import Connection, insert, select
 
 from darkfigure.casestore import audit, records
 from darkfigure.casestore.fields import FIELDS, OUTGOING_REFERRAL, parse_bool
-from darkfigure.casestore.models import cases, consents, events, name_tokens
+from darkfigure.casestore.listing import exploitation_rows, touch_cases
+from darkfigure.casestore.models import case_exploitation, cases, consents, events, name_tokens
 from darkfigure.casestore.types import CaseInput, EventInput, ImportRejected, Problem
 from darkfigure.errors import InputError
 
@@ -235,13 +236,13 @@ def insert_cases(
     codes: list[str] = []
     for start in range(0, len(inputs), chunk):
         batch = inputs[start : start + chunk]
-        try:
-            rows = [store._case_values(actor, case, store._checked(case), "") for case in batch]
+        try:  # the fields were checked when the file was read (read_cases)
+            rows = [store._case_values(actor, case, dict(case.fields), "") for case in batch]
         except InputError as err:
             raise ImportRejected([Problem(None, err.column, err.message)]) from None
         for row, code in zip(rows, _free_codes(conn, len(rows)), strict=True):
             row["code"] = code
-        conn.execute(insert(cases), rows)
+        conn.execute(insert(cases), _without_empty_columns(rows))
         uids = [r["uid"] for r in rows]
         ids = dict(conn.execute(select(cases.c.uid, cases.c.id).where(cases.c.uid.in_(uids))).all())
         _insert_related(
@@ -256,9 +257,20 @@ def insert_cases(
             [(r["code"], records.changed_identifying(case)) for r, case in zip(rows, batch, strict=True)],
         )
         codes += [r["code"] for r in rows]
+        touch_cases(conn, actor.organisation_id)
         if progress is not None:
             progress(len(codes), len(inputs))
     return codes
+
+
+def _without_empty_columns(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows without the columns that are None in every row (fewer parameters per row to bind).
+
+    >>> _without_empty_columns([{"a": 1, "b": None}, {"a": None, "b": None}])
+    [{'a': 1}, {'a': None}]
+    """
+    kept = [name for name in rows[0] if any(row[name] is not None for row in rows)]
+    return [{name: row[name] for name in kept} for row in rows]
 
 
 def _free_codes(conn: Connection, n: int) -> list[str]:
@@ -277,6 +289,9 @@ def _insert_related(store, conn: Connection, actor, cases_: list[tuple[int, str,
     tokens = [{"case_id": i, "token": t} for i, _, case in cases_ for t in store._name_tokens(org, case.fields)]
     given = [row for i, _, case in cases_ for row in _consent_rows(actor, i, case.consents)]
     found = [records.event_row(store.ring, i, uid, e) for i, uid, case in cases_ for e in case.events]
-    for table, rows in ((name_tokens, tokens), (consents, given), (events, found)):
+    chosen = [
+        row for i, _, case in cases_ for row in exploitation_rows(org, i, case.fields.get("vic_TypeOfExploitation"))
+    ]
+    for table, rows in ((name_tokens, tokens), (consents, given), (events, found), (case_exploitation, chosen)):
         if rows:
             conn.execute(insert(table), rows)

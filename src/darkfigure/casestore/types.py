@@ -254,6 +254,14 @@ class Problem:
         return f"{', '.join(where)}: {self.message}" if where else self.message
 
 
+class CaseNotFound(InputError):
+    """No case has this code (the web shows it as the same 404 as another organisation's case).
+
+    >>> isinstance(CaseNotFound("no case with code 'X'; check the code"), InputError)
+    True
+    """
+
+
 class ImportRejected(InputError):
     """An import found problems; nothing was written. ``problems`` lists every bad row and column.
 

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from darkfigure.casestore.types import ROLES, Actor
-from darkfigure.errors import InputError
+from darkfigure.errors import AccessDenied, InputError
 from darkfigure.web.pages import current_actor, flash, redirect, render, store_call, store_of, user_with
 
 router = APIRouter()
@@ -45,8 +45,12 @@ async def setup(
     """Create the organisation and its first administrator; refused once any user exists."""
     await _first_user_only(request)
     check_password(password)
-    org = await store_call(request, "create_organisation", organisation.strip())
-    actor = await store_call(request, "create_user", org, username.strip(), password, "administrator")
+    try:  # one transaction, refused once any user exists: of two racing first visitors one wins
+        org, actor = await store_call(
+            request, "create_first_administrator", organisation.strip(), username.strip(), password
+        )
+    except AccessDenied:
+        raise HTTPException(status_code=403, detail="error.setup_done") from None
     log.info("first administrator %s created", actor.username)
     _log_in(request, actor, org.name)
     return redirect("/dashboard")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from darkfigure.casestore.fields import FIELDS
-from darkfigure.casestore.types import HIDDEN, PURPOSES, Actor
+from darkfigure.casestore.types import HIDDEN, PURPOSES, Actor, CaseNotFound
 from darkfigure.errors import AccessDenied, InputError
 from darkfigure.web import forms
 from darkfigure.web.pages import flash, redirect, render, store_call, user_with
@@ -128,20 +128,13 @@ def _checked(code: str) -> str:
     return code
 
 
-def _missing_case(err: InputError) -> bool:
-    # the store says "no case with code ..." as an InputError; the page must look like another
-    # organisation's case (404), so nobody learns which codes exist
-    return err.column is None and err.message.startswith("no case with code")
-
-
 async def _case_call(request: Request, method: str, *args):
-    """A store call about one case; a case that does not exist becomes the same 404 as another's."""
+    """A store call about one case; a case that does not exist becomes the same 404 as another
+    organisation's case, so nobody learns which codes exist."""
     try:
         return await store_call(request, method, *args)
-    except InputError as err:
-        if _missing_case(err):
-            raise AccessDenied("no such case") from None
-        raise
+    except CaseNotFound:
+        raise AccessDenied("no such case") from None
 
 
 def _case_form(request: Request, mode: str, values: dict, consents: dict, case=None, error=None) -> HTMLResponse:
