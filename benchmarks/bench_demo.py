@@ -5,7 +5,7 @@ folder. The goal is under 2 minutes on 2 cores.
 
 Runs the demo in a fresh Python process (as a user would: imports and compiled-kernel loading
 included), ``--repeats`` times, and prints the median wall time, the stages' times of the last run,
-and the CPU count this process may use.
+the headline (and why) with LCMCR's R-hat, and the CPU count this process may use.
 
     .venv/bin/python benchmarks/bench_demo.py [--repeats 3] [--seed 1]
 """
@@ -36,8 +36,20 @@ def one_demo(seed: int) -> tuple[float, dict, str]:
         seconds = time.perf_counter() - start
         if done.returncode != 0:
             raise SystemExit(f"the demo failed:\n{done.stderr[-2000:]}")
-        stages = json.loads((out / "estimates.json").read_text(encoding="utf-8"))["timings_s"]
-    return seconds, stages, done.stdout
+        saved = json.loads((out / "estimates.json").read_text(encoding="utf-8"))
+    return seconds, saved, done.stdout
+
+
+def convergence_line(saved: dict) -> str:
+    """The headline and why, and LCMCR's N, interval and R-hat at the main threshold."""
+    line = f"headline: {saved['headline']['label']} ({saved['headline']['reason']})"
+    for e in saved["estimates"]:
+        if e["label"] == "LCMCR":
+            iv, d = e["intervals"][0], e["diagnostics"]
+            medians = ", ".join(f"{m:,.0f}" for m in d["chain_medians"])
+            line += (f"\nLCMCR: N {e['estimate']:,.0f} ({iv['lower']:,.0f}-{iv['upper']:,.0f}), R-hat {d['rhat']:.2f}, "
+                     f"ESS bulk {d['ess_bulk']:.0f}, chain medians {medians}")
+    return line
 
 
 def main() -> None:
@@ -48,10 +60,12 @@ def main() -> None:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     times = []
     for k in range(args.repeats):
-        seconds, stages, summary = one_demo(args.seed)
+        seconds, saved, summary = one_demo(args.seed)
         times.append(seconds)
+        stages = saved["timings_s"]
         print(f"run {k + 1}: {seconds:.1f} s  stages: " + ", ".join(f"{s} {v:.1f} s" for s, v in stages.items()))
     print(summary.strip().splitlines()[-1])
+    print(convergence_line(saved))
     print(f"cores available: {cores}; load average (1 min) after the runs: {os.getloadavg()[0]:.2f}")
     print(f"demo end to end: {statistics.median(times):.1f} s   goal: under 120 s")
 

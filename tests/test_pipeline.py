@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
+import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from darkfigure.errors import InputError, LinkageError
-from darkfigure.estimation import estimate
+from darkfigure.estimation import Estimate, estimate
 from darkfigure.histories import CaptureHistories
 from darkfigure.linkage import ColumnMapping, LinkageResult
-from darkfigure.pipeline import RunConfig, analyse, demo, load_config, parse_config, run, run_command
+from darkfigure.pipeline import RunConfig, analyse, demo, load_config, parse_config, run, run_command, stages
 from darkfigure.pipeline import runner as run_module
 from darkfigure.pipeline.demo import demo_config_text
-from darkfigure.pipeline.stages import Inputs, entity_table, most_frequent
+from darkfigure.pipeline.stages import Inputs, choose_headline, entity_table, most_frequent
 from darkfigure.simulate import load_scenario, simulate_coalition
 
 N, SEED = 600, 2  # generic preset: 4 lists, about 320 records; links in about 3 s
@@ -67,6 +70,8 @@ def test_estimates_json_and_report_show_the_estimates_and_input_hashes(finished,
     out = coalition_dir / "report"
     saved = json.loads((out / "estimates.json").read_text(encoding="utf-8"))
     assert [e["label"] for e in saved["estimates"]] == ["Stepwise", "DGA", "Stepwise, thresholds combined"]
+    assert saved["headline"] == {"label": "Stepwise", "method": "stepwise",
+                                 "reason": "the first method in estimation.methods"}
     assert saved["estimates"][0]["estimate"] == pytest.approx(finished.estimates[0][1].estimate)
     police = (coalition_dir / "data" / "police.csv").read_bytes()
     digest = hashlib.sha256(police).hexdigest()  # computed here, not by darkfigure
@@ -112,6 +117,51 @@ def test_entity_takes_its_records_most_frequent_value() -> None:
     assert entities[["A", "B"]].values.tolist() == [[1, 0], [1, 1], [0, 1]]
     assert notes == ["1 of 3 people have no exploitation_form on any record; they form the stratum "
                      "'(not recorded)'"]
+
+
+def test_record_level_files_are_private_and_the_folder_is_the_owners(finished, coalition_dir: Path) -> None:
+    out = coalition_dir / "report"
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700  # drwx------
+    assert stat.S_IMODE((out / "links.csv").stat().st_mode) == 0o600  # -rw------- : lists, record ids
+    assert stat.S_IMODE((out / "entities.csv").stat().st_mode) == 0o600
+
+
+# ------------------------------------------------------------------ the headline
+def fake(method: str, n: float, rhat: float | None = None) -> Estimate:
+    return Estimate(method, ("A", "B", "C"), 100, n, "m", diagnostics={} if rhat is None else {"rhat": rhat})
+
+
+def test_the_headline_skips_a_method_whose_chains_disagree() -> None:
+    chosen, reason = choose_headline({"lcmcr": fake("lcmcr", 300, 1.44), "stepwise": fake("stepwise", 200),
+                                      "dga": fake("dga", 250)})
+    assert chosen == "stepwise"
+    assert "R-hat of N 1.44, above 1.1" in reason and "headline is Stepwise" in reason
+    assert choose_headline({"lcmcr": fake("lcmcr", 300, 1.09), "stepwise": fake("stepwise", 200)}) == (
+        "lcmcr", "the first method in estimation.methods")  # 1.09 is not above 1.1
+    chosen, reason = choose_headline({"lcmcr": fake("lcmcr", 300, 1.5), "dga": fake("dga", 250, 1.2)})
+    assert chosen == "lcmcr" and "no other method" in reason and "caution" in reason
+
+
+def test_an_unconverged_first_method_does_not_lead_the_report(coalition_dir, tmp_path, monkeypatch) -> None:
+    folder = copy_data(coalition_dir, tmp_path)
+    config = load_config(write_config(folder, '[estimation]\nmethods = ["dga", "stepwise"]\nnboot = 40\n'
+                                              '[linkage]\nsensitivity_methods = []\n'))
+
+    def disagreeing(histories, method, **settings):  # as if DGA had run MCMC chains that disagree
+        e = estimate(histories, method, **settings)
+        return replace(e, diagnostics={"rhat": 1.44}, warnings=("the 4 chains disagree (R-hat of N 1.44)",)) \
+            if method == "dga" else e
+
+    monkeypatch.setattr(stages, "estimate", disagreeing)
+    result = run(config)
+    saved = json.loads((folder / "report" / "estimates.json").read_text(encoding="utf-8"))
+    assert saved["headline"]["label"] == "Stepwise" and saved["headline"]["method"] == "stepwise"
+    assert "R-hat of N 1.44, above 1.1" in saved["headline"]["reason"]
+    assert [e["label"] for e in saved["estimates"]] == ["Stepwise", "DGA"]
+    assert "Headline: Stepwise (the chains of DGA" in result.summary()
+    box = re.search(r'<div class="headline">(.*?)</section>', (folder / "report" / "report.html").read_text(
+        encoding="utf-8"), flags=re.S).group(1)
+    assert "method: Stepwise" in box and "R-hat of N 1.44, above 1.1" in box
 
 
 # ------------------------------------------------------------------ all or nothing

@@ -188,3 +188,56 @@ def test_an_impossible_estimate_is_flagged(histories: CaptureHistories) -> None:
                      model="Mbh")
     page = render.report_html(ReportData("t", histories, [("Closed", below)]))
     assert f"below the {histories.n_observed:,} people documented" in page
+
+
+# ------------------------------------------------------------------ walkthrough findings
+def test_the_headline_carries_its_estimates_warnings_and_why_it_leads(histories: CaptureHistories) -> None:
+    unconverged = Estimate(method="lcmcr", lists=histories.lists, n_observed=histories.n_observed, estimate=32512.5,
+                           model="K=10", intervals=(Interval(0.95, 12556.9, 68806.8, "posterior"),),
+                           warnings=("the 4 chains disagree (R-hat of N 1.44)", "effective sample size of N is only 8"))
+    page = render.report_html(ReportData("t", histories, [("LCMCR", unconverged)], headline_note="Chosen <first>."))
+    box = re.search(r'<div class="headline">(.*?)</section>', page, flags=re.S).group(1)
+    text = re.sub(r"<[^>]+>", " ", box)
+    assert text.index("32,512") < text.index("Caution") < text.index("documented on at least one")
+    assert "the 4 chains disagree (R-hat of N 1.44)" in text and "effective sample size of N is only 8" in text
+    assert "Chosen &lt;first&gt;." in box  # the note is escaped text
+    clean = Estimate(method="fixed", lists=("A", "B"), n_observed=56, estimate=156.2, model="[1,2]")
+    assert "Caution" not in str(render.headline([("Fixed", clean)], 56, 2))
+
+
+def svg_texts(svg: str) -> list[tuple[float, float, str, str, float]]:
+    """(x, y, anchor, text, font size) of each text element."""
+    root = ET.fromstring(svg)
+    return [(float(t.get("x")), float(t.get("y")), t.get("text-anchor", "start"), "".join(t.itertext()),
+             float(t.get("font-size", 12))) for t in root.iter("text")]
+
+
+def test_forest_plot_leaves_room_for_the_longest_interval_text() -> None:
+    rows = [plots.ForestRow("LCMCR, thresholds combined", 36951.0,
+                            (("multiple-imputation", 0.95, 4610.0, 496219.0),), 3446.0, "3 replicates combined"),
+            plots.ForestRow("total", 24376.0, (("bootstrap-percentile", 0.95, 16128.0, 50977.0),), 3446.0)]
+    svg = plots.forest_plot(rows)
+    width = float(ET.fromstring(svg).get("width"))
+    for x, _, anchor, text, size in svg_texts(svg):
+        if anchor == "start":
+            # 0.55 em a character is about the narrowest sans-serif average (Helvetica digits 0.556 em)
+            assert x + 0.55 * size * len(text) <= width, text
+    assert "36,951  [4,610 \u2013 496,219]  multiple-imputation 95%" in svg
+
+
+def test_histogram_title_and_count_do_not_meet() -> None:
+    e = Estimate(method="stepwise", lists=("A", "B"), n_observed=56, estimate=156.0, model="[1,2]",
+                 replicates=np.linspace(100.0, 200.0, 1000))
+    title, note = svg_texts(plots.replicates_histogram("Stepwise, thresholds combined", e))[:2]
+    assert note[3].startswith("1,000 values")
+    title_right = title[0] + 0.55 * 12 * len(title[3])  # at least this wide
+    note_left = note[0] - 0.55 * note[4] * len(note[3])
+    assert title_right < note_left or note[1] - title[1] >= 12  # side by side, or on the next line
+
+
+def test_numbers_of_four_digits_or_more_are_separated(page: str) -> None:
+    body = re.sub(r"<(style|title)>.*?</\1>", "", page, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", body)
+    text = re.sub(r"\b[0-9a-f]{64}\b|\d{4}-\d\d-\d\dT[\d:+]+|\d+\.\d+\.\d+", "", text)  # hashes, dates, versions
+    unseparated = set(re.findall(r"(?<![\d,.])\d{4,}", text))
+    assert unseparated <= {"2020", "2021"}  # the year stratum of the fixture, a citation's year

@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from darkfigure.errors import InputError
 
@@ -46,3 +47,23 @@ def check_output_folder(
     if reason:
         raise InputError(f"will not replace a folder that does not hold an earlier {what} ({reason}); "
                          "choose a new folder", source=str(folder))
+
+
+PRIVATE_FILE_MODE = 0o600  # record-level files: readable by their owner only
+PRIVATE_FOLDER_MODE = 0o700
+
+
+def open_private(path: Path) -> IO[str]:
+    """A new text file that only its owner may read or write (mode 0600 whatever the umask), for
+    record-level output; refuses a file that already exists.
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "links.csv"
+    >>> with open_private(path) as handle:
+    ...     _ = handle.write("list,record_id\\n")
+    >>> oct(path.stat().st_mode & 0o777)
+    '0o600'
+    """
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    os.fchmod(descriptor, PRIVATE_FILE_MODE)  # the umask can only remove bits, but be explicit
+    return os.fdopen(descriptor, "w", encoding="utf-8", newline="")

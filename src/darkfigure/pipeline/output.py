@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from darkfigure._atomic import check_output_folder, swap_in_folder
+from darkfigure._atomic import PRIVATE_FOLDER_MODE, check_output_folder, swap_in_folder
 from darkfigure.errors import InputError
 
 OUTPUT_FILES = ("report.html", "estimates.json", "links.csv", "histories.csv", "entities.csv")
@@ -38,8 +38,8 @@ def _not_a_run(entries: list[str]) -> str | None:
 
 @contextlib.contextmanager
 def staged(folder: Path, force: bool) -> Iterator[Path]:
-    """A temporary folder beside ``folder`` to write into; it takes ``folder``'s place when the
-    block ends without error, and is removed either way.
+    """A temporary folder beside ``folder`` to write into; it takes ``folder``'s place (mode 0700:
+    only its owner may enter it) when the block ends without error, and is removed either way.
 
     >>> target = Path(tempfile.mkdtemp()) / "out"
     >>> with staged(target, force=False) as staging:
@@ -56,7 +56,7 @@ def staged(folder: Path, force: bool) -> Iterator[Path]:
         raise InputError(f"cannot create the output folder ({err.strerror})", source=str(folder)) from None
     try:
         yield staging
-        staging.chmod(0o755)
+        staging.chmod(PRIVATE_FOLDER_MODE)  # it holds record-level files: the owner's only
         check_target(folder, force)  # something may have appeared there meanwhile
         swap_in_folder(staging, folder)
     finally:

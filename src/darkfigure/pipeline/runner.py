@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from darkfigure._atomic import open_private
 from darkfigure._timing import StageClock
 from darkfigure.errors import InputError
 from darkfigure.estimation import Estimate, StrataEstimate
@@ -35,7 +36,8 @@ class RunResult:
     """Everything a run produced. ``estimates`` are ``(label, Estimate)`` pairs, side by side: every
     method at the main linkage threshold, then each sensitivity method combined over thresholds.
     ``sensitivity`` has one row per threshold and method (threshold, n_entities, method, estimate,
-    lower, upper); ``folder`` is where the report folder was written (None before writing)."""
+    lower, upper); ``folder`` is where the report folder was written (None before writing). The first
+    estimate is the headline, ``headline_reason`` says why (see :func:`stages.choose_headline`)."""
 
     config: RunConfig
     inputs: tuple[InputFile, ...]
@@ -50,6 +52,7 @@ class RunResult:
     extra_settings: Mapping[str, Any] = field(default_factory=dict)
     linkage_quality: Mapping[str, Any] | None = None
     folder: Path | None = None
+    headline_reason: str = ""
 
     @property
     def main_histories(self) -> CaptureHistories:
@@ -66,10 +69,13 @@ class RunResult:
     def summary(self) -> str:
         """A few lines for the command line: linkage, each estimate, the linkage spread, the folder."""
         lines = [self.linkage.summary()]
+        if self.estimates:
+            lines.append(f"Headline: {self.estimates[0][0]} ({self.headline_reason})")
         for label, e in self.estimates:
             iv = e.interval
             span = f" ({iv.level:.0%} {iv.kind} interval {iv.lower:,.0f} to {iv.upper:,.0f})" if iv else ""
-            lines.append(f"{label}: N about {e.estimate:,.0f}{span}")
+            caution = " [chains disagree: see the warnings]" if stages.chains_disagree(e) else ""
+            lines.append(f"{label}: N about {e.estimate:,.0f}{span}{caution}")
         by_t = self.sensitivity[self.sensitivity["threshold"] != "combined"]
         for method, rows in by_t.groupby("method", sort=False):
             lines.append(f"{method} across linkage thresholds {', '.join(f'{t:g}' for t in rows['threshold'])}: "
@@ -100,12 +106,14 @@ def analyse(config: RunConfig, **details: Any) -> RunResult:
     entities, strata_notes = stages.entity_table(linkage, inputs, config.strata)
     strata = stages.estimate_by_strata(entities, config) if config.strata else None
     clock.lap("strata")
-    estimates = [(stages.LABELS[m], e) for m, e in main.items()]
+    headline, reason = stages.choose_headline(main) if main else (None, "")
+    estimates = [(stages.LABELS[m], e) for m, e in sorted(main.items(), key=lambda item: item[0] != headline)]
     estimates += [(f"{stages.LABELS[m]}, thresholds combined", e) for m, e in combined.items()]
     if not estimates:
         warnings.append("no method could estimate N from these lists; see the warnings above")
     return RunResult(config, inputs.files, linkage, by_threshold, tuple(estimates), sensitivity, entities, strata,
-                     (*linkage.warnings, *warnings, *notes, *strata_notes), clock.laps, **details)
+                     (*linkage.warnings, *warnings, *notes, *strata_notes), clock.laps, headline_reason=reason,
+                     **details)
 
 
 def run(config: RunConfig, force: bool = False) -> RunResult:
@@ -131,12 +139,13 @@ def run(config: RunConfig, force: bool = False) -> RunResult:
 
 
 def write_run(result: RunResult, folder: Path) -> None:
-    """Write the report folder's files into ``folder`` (an empty, temporary folder)."""
-    links = result.linkage.to_frame()
-    links.to_csv(folder / "links.csv", index=False, lineterminator="\n")
+    """Write the report folder's files into ``folder`` (an empty, temporary folder); the record-level
+    files (``links.csv``, ``entities.csv``) only their owner may read (mode 0600)."""
+    for name, frame in (("links.csv", result.linkage.to_frame()), ("entities.csv", result.entities)):
+        with open_private(folder / name) as handle:  # record-level: the owner's eyes only
+            frame.to_csv(handle, index=False, lineterminator="\n")
     result.main_histories.to_frame(include_zero=False).to_csv(folder / "histories.csv", index=False,
                                                               lineterminator="\n")
-    result.entities.to_csv(folder / "entities.csv", index=False, lineterminator="\n")
     data = report_data(result)
     (folder / "estimates.json").write_text(json.dumps(json_ready(estimates_json(result, data)), indent=2,
                                                       ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
@@ -160,7 +169,14 @@ def report_data(result: RunResult) -> ReportData:
                "strata": "each stratum's own, from the run seed and the stratum's key" if config.strata else "none"},
         versions=environment_versions(),
         warnings=result.warnings,
+        headline_note=_headline_note(result),
     )
+
+
+def _headline_note(result: RunResult) -> str:
+    """Why the headline is not the first method (empty when it is, for the plain reason)."""
+    plain = result.headline_reason in ("", "the first method in estimation.methods")
+    return "" if plain else result.headline_reason[0].upper() + result.headline_reason[1:] + "."
 
 
 def estimates_json(result: RunResult, data: ReportData) -> dict[str, Any]:
@@ -175,6 +191,8 @@ def estimates_json(result: RunResult, data: ReportData) -> dict[str, Any]:
         "linkage": {"threshold": config.threshold, "records": len(linkage.records),
                     "entities": {f"{t:g}": linkage.n_entities(t) for t in linkage.thresholds},
                     "blocking_rules": list(linkage.blocking_rules), "quality": result.linkage_quality},
+        "headline": ({"label": result.estimates[0][0], "method": result.estimates[0][1].method,
+                      "reason": result.headline_reason} if result.estimates else None),
         "estimates": [{"label": label, **e.to_dict()} for label, e in result.estimates],
         "linkage_sensitivity": result.sensitivity.to_dict(orient="records"),
         "strata": result.strata.to_dict() if result.strata is not None else None,

@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 LABELS = {"stepwise": "Stepwise", "bic": "BIC", "aic": "AIC", "fixed": "Fixed model", "closed": "Closed models",
           "homeoffice": "Home Office", "lcmcr": "LCMCR", "dga": "DGA"}
 NOT_RECORDED = "(not recorded)"
+HEADLINE_RHAT = 1.1  # a method whose chains disagree more than this does not lead the report
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,38 @@ def estimate_methods(
         except EstimationError as err:
             warnings.append(f"{LABELS[method]} could not estimate N from these lists: {err}")
     return estimates, warnings
+
+
+def chains_disagree(e: Estimate) -> bool:
+    """Whether an estimate's MCMC chains disagree: R-hat of N above :data:`HEADLINE_RHAT`.
+
+    >>> e = Estimate("lcmcr", ("A", "B", "C"), 10, 20.0, "K=10", diagnostics={"rhat": 1.44})
+    >>> chains_disagree(e), chains_disagree(Estimate("stepwise", ("A", "B"), 10, 20.0, "[]"))
+    (True, False)
+    """
+    rhat = (e.diagnostics or {}).get("rhat")
+    return rhat is not None and bool(rhat > HEADLINE_RHAT)
+
+
+def choose_headline(estimates: Mapping[str, Estimate]) -> tuple[str, str]:
+    """The method that leads the report, and why: the first method, unless its chains disagree
+    (R-hat above 1.1); then the next method without that fault. When none is free of it, the first
+    stays, and the reason says so. ``estimates`` is in the order of ``estimation.methods``.
+
+    >>> bad = Estimate("lcmcr", ("A", "B", "C"), 10, 20.0, "K=10", diagnostics={"rhat": 1.44})
+    >>> choose_headline({"lcmcr": bad, "stepwise": Estimate("stepwise", ("A", "B", "C"), 10, 15.0, "[]")})[0]
+    'stepwise'
+    """
+    order = list(estimates)
+    first = order[0]
+    if not chains_disagree(estimates[first]):
+        return first, "the first method in estimation.methods"
+    problem = (f"the chains of {LABELS[first]}, the first method, disagree (R-hat of N "
+               f"{estimates[first].diagnostics['rhat']:.2f}, above {HEADLINE_RHAT})")
+    for method in order[1:]:
+        if not chains_disagree(estimates[method]):
+            return method, f"{problem}, so the headline is {LABELS[method]}, the next method whose chains do not"
+    return first, f"{problem}, and no other method's estimate is free of that fault; treat it with caution"
 
 
 def linkage_sensitivity(

@@ -57,7 +57,8 @@ class InputFile(NamedTuple):
 class ReportData:
     """The contract between the pipeline and the report.
 
-    ``estimates`` holds ``(label, Estimate)`` pairs, shown side by side; the first is the headline.
+    ``estimates`` holds ``(label, Estimate)`` pairs, shown side by side; the first is the headline, and
+    ``headline_note`` (optional) says why it was chosen when that is not obvious.
     ``strata`` has one row per stratum with columns ``estimate``, ``lower``, ``upper`` (and optionally
     ``note``, ``n_observed``; any other column names the stratum). ``linkage`` has one row per linkage
     threshold (or replicate) and method: ``threshold``, ``estimate``, ``lower``, ``upper`` and optionally
@@ -82,6 +83,7 @@ class ReportData:
     seeds: Mapping[str, Any] = field(default_factory=dict)
     versions: Mapping[str, str] = field(default_factory=lambda: environment_versions())
     warnings: Sequence[str] = ()
+    headline_note: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.histories, CaptureHistories):

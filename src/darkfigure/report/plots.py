@@ -55,6 +55,32 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
+# Advance widths in em of DejaVu Sans, the widest of the usual sans-serif fallbacks, so that text
+# measured with them fits whichever font the reader's system picks.
+_NARROW, _WIDE = set("iljtfrI.,:;'!|()[] "), set("mwMW%@")
+_DIGIT_EM, _NARROW_EM, _WIDE_EM, _UPPER_EM, _OTHER_EM = 0.64, 0.35, 0.95, 0.72, 0.62
+
+
+def text_width(text: str, size: float = 12, bold: bool = False) -> float:
+    """About how many pixels ``text`` takes at font ``size``, erring wide (bold adds a tenth).
+
+    >>> round(text_width("12,557"), 1), text_width("W") > text_width("i")
+    (42.6, True)
+    """
+    em = sum(_char_em(c) for c in str(text))
+    return em * size * (1.1 if bold else 1.0)
+
+
+def _char_em(c: str) -> float:
+    if c.isdigit():
+        return _DIGIT_EM
+    if c in _NARROW:
+        return _NARROW_EM
+    if c in _WIDE:
+        return _WIDE_EM
+    return _UPPER_EM if c.isupper() else _OTHER_EM
+
+
 def number(value: float, digits: int = 0) -> str:
     """A number for people to read: thousands separated, ``no limit`` for infinity.
 
@@ -218,13 +244,17 @@ def estimate_rows(estimates: Sequence[tuple[str, Estimate]]) -> list[ForestRow]:
 
 def forest_plot(rows: Sequence[ForestRow], axis_title: str = "Estimated total N") -> str:
     """Every estimate with its intervals on one axis (the first interval of a row drawn bold), and
-    the observed count marked: one dashed line when all rows share it, a tick per row otherwise.
+    the observed count marked: one dashed line when all rows share it, a tick per row otherwise. The
+    label and text columns are as wide as their longest text.
 
     >>> svg = forest_plot([ForestRow("Stepwise", 150.0, (("bca", 0.95, 120.0, 190.0),), 56.0)])
     >>> "Stepwise" in svg and "n = 56" in svg
     True
     """
-    label_w, plot_w, text_w = 220, 420, 250
+    plot_w = 420
+    label_w = _label_width(rows)
+    texts = [t for r in rows for t in _row_texts(r)]
+    text_w = max([text_width("estimate [interval]"), *(text_width(t, size) for t, size in texts)]) + 16
     scale = _forest_scale(rows, label_w, plot_w)
     heights = [28 + 14 * max(len(r.intervals) - 1, 0) for r in rows]
     y, body = 40, []
@@ -238,7 +268,28 @@ def forest_plot(rows: Sequence[ForestRow], axis_title: str = "Estimated total N"
         body.append(_text(x, 22, f"n = {number(shared)} documented", "middle", f'fill="{GREY}"'))
     body.append(_text(label_w + plot_w + 16, 22, "estimate [interval]", extra=f'fill="{GREY}"'))
     body += _x_axis(scale, y + 4, axis_title)
-    return _svg(label_w + plot_w + text_w, y + 44, "Estimates side by side with their intervals", body)
+    return _svg(label_w + plot_w + 16 + text_w, y + 44, "Estimates side by side with their intervals", body)
+
+
+def _label_width(rows: Sequence[ForestRow]) -> float:
+    """The label column: the widest label (bold) or note, and room before the axis."""
+    widths = [text_width(_short(r.label, 30), bold=True) for r in rows]
+    widths += [text_width(_short(r.note, 36), 10) for r in rows if r.note]
+    return max(120.0, max(widths, default=0.0) + 24)
+
+
+def _row_texts(r: ForestRow) -> list[tuple[str, float]]:
+    """The texts at the right of a row, with their font sizes."""
+    if not math.isfinite(r.estimate):
+        return [("not estimated", 12)]
+    if not r.intervals:
+        return [(f"{number(r.estimate)}  (no interval)", 12)]
+    out = []
+    for k, (kind, level, lo, hi) in enumerate(r.intervals):
+        name = f"{kind} {level:.0%}".strip() if math.isfinite(level) else kind
+        out.append((f"{number(r.estimate)}  [{number(lo)} \u2013 {number(hi)}]  {name}", 12) if k == 0
+                   else (f"{number(lo)} \u2013 {number(hi)}  {name}", 11))
+    return out
 
 
 def _forest_scale(rows: Sequence[ForestRow], label_w: float, plot_w: float) -> _Scale:
@@ -260,18 +311,14 @@ def _forest_row(r: ForestRow, scale: _Scale, y: float, text_x: float, mark_obser
     if mark_observed and r.observed is not None and math.isfinite(r.observed):
         x = scale(r.observed)
         out.append(_line(x, y - 7, x, y + 7, GREY, 2))
+    texts = _row_texts(r)
+    for k, (text, size) in enumerate(texts):
+        extra = "" if k == 0 else f'fill="{GREY}" font-size="{size}"'
+        out.append(_text(text_x, y + 4 + 14 * k, text, extra=extra if math.isfinite(r.estimate) else f'fill="{GREY}"'))
     if not math.isfinite(r.estimate):
-        return [*out, _text(text_x, y + 4, "not estimated", extra=f'fill="{GREY}"')]
-    for k, (kind, level, lo, hi) in enumerate(r.intervals):
+        return out
+    for k, (_, _, lo, hi) in enumerate(r.intervals):
         out += _interval_line(scale, y + 14 * k, lo, hi, 3 if k == 0 else 1.2, PALETTE[0] if k == 0 else GREY)
-        name = f"{kind} {level:.0%}".strip() if math.isfinite(level) else kind
-        if k == 0:
-            out.append(_text(text_x, y + 4, f"{number(r.estimate)}  [{number(lo)} \u2013 {number(hi)}]  {name}"))
-        else:
-            out.append(_text(text_x, y + 4 + 14 * k, f"{number(lo)} \u2013 {number(hi)}  {name}",
-                             extra=f'fill="{GREY}" font-size="11"'))
-    if not r.intervals:
-        out.append(_text(text_x, y + 4, f"{number(r.estimate)}  (no interval)"))
     x = scale(r.estimate)
     out.append(f'<rect x="{x - 5:.1f}" y="{y - 5:.1f}" width="10" height="10" fill="{INK}"/>')
     return out
@@ -339,17 +386,20 @@ def replicates_histogram(label: str, estimate: Estimate) -> str | None:
         lo, hi = lo - 0.5, hi + 0.5
     shown = values[(values >= lo) & (values <= hi)]
     counts, edges = np.histogram(shown, bins=int(min(40, max(10, math.sqrt(values.size)))), range=(lo, hi))
-    width, height, base = 380, 200, 150
-    scale = _Scale(float(lo), float(hi), 16, width - 16)
-    body = [_text(8, 16, _short(f"{label}: {replicate_kind(estimate)}", 56), extra='font-weight="600"')]
-    body += _interval_band(estimate, scale, 26, base)
-    body += _histogram_bars(counts, edges, scale, 30, base)
-    if math.isfinite(estimate.estimate) and lo <= estimate.estimate <= hi:
-        body.append(_line(scale(estimate.estimate), 26, scale(estimate.estimate), base, PALETTE[1], 2))
-    body += _x_axis(scale, base, "N")
     beyond = values.size - shown.size
     note = f"{values.size:,} values" + (f"; {beyond:,} beyond the axis" if beyond else "")
-    body.append(_text(width - 8, 16, note, "end", f'fill="{GREY}" font-size="10"'))
+    title = _short(f"{label}: {replicate_kind(estimate)}", 56)
+    width = 380
+    drop = 0 if text_width(title, bold=True) + text_width(note, 10) + 24 <= width else 14  # note on its own line
+    height, top, base = 200 + drop, 26 + drop, 150 + drop
+    scale = _Scale(float(lo), float(hi), 16, width - 16)
+    body = [_text(8, 16, title, extra='font-weight="600"')]
+    body.append(_text(width - 8, 16 + drop, note, "end", f'fill="{GREY}" font-size="10"'))
+    body += _interval_band(estimate, scale, top, base)
+    body += _histogram_bars(counts, edges, scale, top + 4, base)
+    if math.isfinite(estimate.estimate) and lo <= estimate.estimate <= hi:
+        body.append(_line(scale(estimate.estimate), top, scale(estimate.estimate), base, PALETTE[1], 2))
+    body += _x_axis(scale, base, "N")
     return _svg(width, height, f"Distribution of N for {label}", body)
 
 

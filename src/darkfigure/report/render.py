@@ -144,7 +144,7 @@ def report_context(data: ReportData) -> dict[str, Any]:
         "created": data.created,
         "n_observed": h.n_observed,
         "n_lists": h.n_lists,
-        "headline": headline(estimates, h.n_observed, h.n_lists),
+        "headline": headline(estimates, h.n_observed, h.n_lists, data.headline_note),
         "others": [_other_line(label, e) for label, e in estimates[1:]],
         "lists_table": _lists_table(data),
         "overlap_table": frame_table(h.overlap().reset_index(names="")),
@@ -164,8 +164,9 @@ def report_context(data: ReportData) -> dict[str, Any]:
     }
 
 
-def headline(estimates: Sequence[tuple[str, Estimate]], n_observed: int, n_lists: int) -> Markup:
-    """The summary in plain words, from the first estimate.
+def headline(estimates: Sequence[tuple[str, Estimate]], n_observed: int, n_lists: int, note: str = "") -> Markup:
+    """The summary in plain words, from the first estimate; its warnings (chains that disagree, too
+    few effective draws) follow the number at once, and ``note`` says why this method leads.
 
     >>> from darkfigure.estimation import Estimate, Interval
     >>> e = Estimate(method="fixed", lists=("A", "B"), n_observed=56, estimate=156.2, model="[1,2]",
@@ -178,10 +179,11 @@ def headline(estimates: Sequence[tuple[str, Estimate]], n_observed: int, n_lists
     if not estimates or not math.isfinite(estimates[0][1].estimate):
         return Markup("No estimate of the total could be made. ") + seen
     label, e = estimates[0]
+    why = Markup('<div class="why">{}</div>').format(note) if note else Markup("")
     iv = e.interval
     if iv is None:
         return Markup("Most likely about <strong>{}</strong> people in total (method: {}; no interval was "
-                      "computed). ").format(plots.number(e.estimate), label) + seen
+                      "computed). ").format(plots.number(e.estimate), label) + _caution(e) + seen + why
     lead = Markup("Between <strong>{}</strong> and <strong>{}</strong> people, most likely about "
                   "<strong>{}</strong> ({:.0%} {}, method: {}). ").format(
         plots.number(iv.lower), plots.number(iv.upper), plots.number(e.estimate), iv.level,
@@ -189,13 +191,27 @@ def headline(estimates: Sequence[tuple[str, Estimate]], n_observed: int, n_lists
     dark = Markup(" That leaves an estimated <strong>{}</strong> people ({} to {}) on none of the lists: the "
                   "dark figure.").format(plots.number(e.estimate - n_observed), plots.number(iv.lower - n_observed),
                                          plots.number(iv.upper - n_observed))
-    return lead + seen + dark
+    return lead + _caution(e) + seen + dark + why
+
+
+def _caution(e: Estimate) -> Markup:
+    """The estimate's own warnings, to stand beside its number in the summary."""
+    notes = list(e.warnings)
+    if e.estimate < e.n_observed:
+        notes.insert(0, "the estimate is below the number of people documented, which is impossible")
+    if not notes:
+        return Markup("")
+    items = Markup("").join(Markup("<li>{}</li>").format(w) for w in notes)
+    return Markup('<div class="caution" role="note"><b>Caution, this estimate may be wrong:</b><ul>{}</ul>'
+                  "</div>").format(items)
 
 
 def _other_line(label: str, e: Estimate) -> str:
     iv = e.interval
     span = f" ({plots.number(iv.lower)} to {plots.number(iv.upper)})" if iv else ""
-    return f"{label}: about {plots.number(e.estimate)}{span}"
+    count = len(e.warnings)
+    caution = f" – {count} warning{'s' if count > 1 else ''}, see Warnings" if count else ""
+    return f"{label}: about {plots.number(e.estimate)}{span}{caution}"
 
 
 def _lists_table(data: ReportData) -> dict[str, Any]:
