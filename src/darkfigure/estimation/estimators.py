@@ -132,7 +132,7 @@ def _with_bootstrap(
         diagnostics.update(nboot=nboot, acceleration=boot.acceleration, bootstrap_failures=boot.failures)
         if boot.failures > MAX_FAILED_SHARE * nboot:
             warnings.append(
-                f"{boot.failures} of {nboot} bootstrap replicates could not be estimated; the BCa interval "
+                f"{boot.failures:,} of {nboot:,} bootstrap replicates could not be estimated; the BCa interval "
                 "rests on the others and may be too narrow"
             )
     return Estimate(

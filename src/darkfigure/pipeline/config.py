@@ -135,7 +135,7 @@ class RunConfig:
         for method in dict.fromkeys([*self.methods, *self.sensitivity_methods]):
             given = {k: default(k) for k in METHOD_SETTINGS[method] if k != "model"} | self.settings_for(method)
             shown = {k: v for k, v in given.items() if k not in ("level", "seed")}
-            lines[f"{method} settings"] = ", ".join(f"{k} {v}" for k, v in shown.items()) or "none"
+            lines[f"{method} settings"] = ", ".join(f"{k} {_grouped(v)}" for k, v in shown.items()) or "none"
         if self.strata:
             lines["strata"] = f"{', '.join(self.strata)} (estimated with {self.stratum_method})"
         lines.update({f"note {k + 1}": note for k, note in enumerate(self.notes)})
@@ -329,3 +329,8 @@ class _Checker:
         allowed = METHOD_SETTINGS[method]
         self.keys(table, tuple(allowed), f"estimation.{method}.")
         return {k: self.value(f"estimation.{method}.{k}", v, *allowed[k]) for k, v in table.items()}
+
+
+def _grouped(value: object) -> str:
+    """Whole numbers with thousands separators (10,000), everything else as it is."""
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
