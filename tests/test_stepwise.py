@@ -81,3 +81,52 @@ def _selected(counts, t):
         return exc.code
     except EstimationError as exc:  # a fit that broke down: both paths must agree on that too
         return str(exc)
+
+
+# A DP-noised stratum table of the demo coalition (five lists; 659 police-only): the warm-started
+# Newton steps for hotline:shelter diverge, while R's glm start y + 0.1 converges (walkthrough issue 2)
+NOISY_STRATUM = [73, 23, 0, 659, 4, 2, 0, 5, 1, 2, 1, 0, 1, 0, 0, 71, 4, 0, 0, 2, 0, 0, 1, 1, 0, 0, 4, 3, 1, 1, 1]
+
+
+def test_fit_that_diverges_from_warm_start_is_refitted_from_r_start():
+    h = CaptureHistories.from_counts(np.arange(1, 32)[:, None] >> np.arange(5) & 1, NOISY_STRATUM)
+    path = stepwise_path(h.counts, h.cells, 5)
+    # first step by hand: independence fit, Poisson tails of each pair's overlap; hotline:shelter (2 and 4)
+    independence = fit_model(h, HierarchicalModel.independence(5))
+    p_values = {}
+    for pair in pair_terms(5):
+        on_both = (independence.cells & pair) == pair
+        observed = h.counts[(h.cells & pair) == pair].sum()
+        expected = independence.fitted[on_both].sum()
+        p_values[pair] = min(poisson.cdf(observed, expected), poisson.sf(observed - 1, expected))
+    assert path.steps[0].term == min(p_values, key=p_values.get) == 0b01010
+    # N of the selected model, fitted on its own (cold start, checked against R elsewhere)
+    assert h.n_observed + np.exp(path.intercept) == pytest.approx(fit_model(h, path.model).estimate, rel=1e-6)
+
+
+def test_candidate_whose_fit_breaks_down_is_skipped(monkeypatch):
+    """A singular refit makes that pair not estimable for the step (as SparseMSE skips models whose
+    MLE does not exist): the next pair is added instead of the whole selection failing."""
+    h = CaptureHistories.from_counts(*TABLE)
+    a_c = ((h.cells & 0b101) == 0b101).astype(float)
+    real = stepwise.fit_and_screen
+
+    def singular_with_a_c(x, *args):
+        if np.any(np.all(x[:, 4:] == a_c[:, None], axis=0)):
+            raise np.linalg.LinAlgError("Matrix is singular to machine precision.")
+        return real(x, *args)
+
+    monkeypatch.setattr(stepwise, "fit_and_screen", singular_with_a_c)
+    path = stepwise_path(h.counts, h.cells, 3)
+    # scipy's Poisson tails under independence: A:C 0.0161, A:B 0.0191 (60 seen, 50.28 expected),
+    # B:C 0.0214; with A:C out, A:B goes in; then A:C is still singular and B:C stays above 0.02
+    assert [s.term for s in path.steps] == [0b011]
+    assert path.steps[0].p_value == pytest.approx(_independence_p(h, 0b011), rel=1e-9)
+    assert h.n_observed + np.exp(path.intercept) == pytest.approx(fit_model(h, path.model).estimate, rel=1e-6)
+
+
+def _independence_p(h, pair):
+    independence = fit_model(h, HierarchicalModel.independence(h.n_lists))
+    expected = independence.fitted[(independence.cells & pair) == pair].sum()
+    observed = h.counts[(h.cells & pair) == pair].sum()
+    return min(poisson.cdf(observed, expected), poisson.sf(observed - 1, expected))

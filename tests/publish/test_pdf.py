@@ -85,3 +85,19 @@ def test_the_html_escapes_and_marks_suppressed_cells(release: Release) -> None:
 def test_the_pdf_fetches_nothing_from_outside(tmp_path: Path) -> None:
     pdf = write_pdf('<img src="https://example.org/x.png"><p>offline</p>', tmp_path / "x.pdf")
     assert pdf.read_bytes().startswith(b"%PDF-")  # the image is refused, the page still renders
+
+
+def test_the_forest_plot_has_room_for_its_widest_label(release: Release) -> None:
+    """Walkthrough issue 10: "with noise 95%" was cut off at the plot's right edge (HTML and PDF):
+    the plot's text column was sized for a narrower font than the one drawn."""
+    import re
+
+    html = publication_html(release)
+    svg = html[html.index('<svg class="plot"'):html.index("</svg>")]
+    width = float(re.search(r'viewBox="0 0 (\d+) \d+" width="(\d+)"', svg).group(2))
+    column = re.search(r'<text x="([\d.]+)" y="22.0" text-anchor="start"[^>]*>estimate \[interval\]', svg)
+    text_x = float(column.group(1))
+    widest = max(re.findall(r'<text x="[\d.]+" y="[\d.]+" text-anchor="start">([^<]*)</text>', svg), key=len)
+    assert widest == "530  [430 \u2013 690]  with noise 95%"
+    # DejaVu Sans (the PDF's font) draws digits 0.636 em wide, most letters narrower: 0.64 em x 12 px a character
+    assert width - text_x >= 0.64 * 12 * len(widest)

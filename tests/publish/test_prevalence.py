@@ -112,7 +112,25 @@ def test_estimated_shares_divide_draws_position_by_position():
     assert (row["share_lower"], row["share_upper"]) == pytest.approx((0.2434211, 0.2559524), abs=1e-7)
 
 
-def test_estimated_shares_sum_over_other_strata_and_count_unestimable_as_observed():
+def test_estimated_shares_sum_over_other_strata():
+    strata = StrataEstimate(("form", "year"), (
+        _stratum(("cyber", 2020), 10, [40, 50, 60]),
+        _stratum(("cyber", 2021), 10, [40, 50, 60]),
+        _stratum(("marriage", 2020), 12, [20, 30, 40]),
+        _stratum(("marriage", 2021), 80, [280, 270, 260]),
+    ), None)
+    table = estimated_shares(strata, category="form").set_index("form")
+    # by hand: cyber 50 + 50 = 100, marriage 30 + 270 = 300; draws 80/100/120 and 300/300/300
+    assert table.loc["cyber", "estimate"] == 100.0 and table.loc["cyber", "observed"] == 20
+    assert table.loc["marriage", "estimate"] == 300.0 and table.loc["cyber", "share"] == 0.25
+    assert table.loc["cyber", ["lower", "upper"]].tolist() == pytest.approx([81.0, 119.0])  # 2.5%/97.5% of 80..120
+    with pytest.raises(InputError, match="name the category"):
+        estimated_shares(strata)
+
+
+def test_an_unestimable_stratum_leaves_no_estimate_and_no_shares():
+    """Walkthrough issue 2: a stratum counted as observed only made the other shares far too large
+    (ForcedMarriage 62.5% instead of 16.7%). Its category gets no number and no category a share."""
     strata = StrataEstimate(("form", "year"), (
         _stratum(("cyber", 2020), 10, [40, 50, 60]),
         _stratum(("cyber", 2021), 10, [40, 50, 60]),
@@ -120,13 +138,11 @@ def test_estimated_shares_sum_over_other_strata_and_count_unestimable_as_observe
         _stratum(("marriage", 2021), 80, [280, 288, 296]),
     ), None)
     table = estimated_shares(strata, category="form").set_index("form")
-    assert table.loc["cyber", "estimate"] == 100.0 and table.loc["cyber", "observed"] == 20
-    assert table.loc["marriage", "estimate"] == 300.0  # 288 + the 12 observed of the thin stratum
-    assert table.loc["cyber", "share"] == 0.25
-    assert "observed only" in table.loc["marriage", "note"]
-    assert table.loc["marriage", ["lower", "upper"]].tolist() == pytest.approx([292.4, 307.6])  # draws 292, 300, 308
-    with pytest.raises(InputError, match="name the category"):
-        estimated_shares(strata)
+    assert table.loc["cyber", "estimate"] == 100.0  # complete: 50 + 50
+    assert np.isnan(table.loc["marriage", "estimate"])  # 288 + 12 would leave out the thin stratum's dark figure
+    assert table[["share", "share_lower", "share_upper"]].isna().all().all()
+    assert "marriage, 2020 could not be estimated" in table.loc["marriage", "note"]
+    assert "no estimated share: marriage could not be estimated" in table.loc["cyber", "note"]
 
 
 def test_estimated_shares_without_draws_have_no_interval():
@@ -170,3 +186,27 @@ def test_estimated_share_of_a_hidden_form_is_closer_to_the_truth(seed):
     assert abs(row["estimated_share"] - truth) < abs(row["share"] - truth) / 2
     assert row["estimated_share_lower"] < truth < row["estimated_share_upper"]
     assert not row["lower"] < truth < row["upper"]  # the documented interval misses it
+
+
+def test_release_table_has_no_estimated_total_when_a_category_is_unestimable():
+    """Walkthrough issue 2: the '(not recorded)' stratum failed on the noisy table and the release
+    published a total of 6,616 beside a headline N of 18,207, and ForcedMarriage at 62.5%."""
+    from darkfigure.estimation.strata import estimate_strata
+    from darkfigure.histories import CaptureHistories
+    from darkfigure.publish.config import ReleaseConfig
+    from darkfigure.publish.report import _total_line
+    from darkfigure.publish.tables import category_prevalence_table
+
+    patterns = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 1, 1]]
+    h = CaptureHistories.from_counts(patterns, [30, 20, 25, 6, 5, 4, 2], lists=["police", "ngo", "health"])
+    only_two = h.with_counts([40, 30, 0, 10, 0, 0, 0])  # nobody on health: 2 informative lists
+    parts = [(("labour",), h), (("sexual",), only_two)]
+    strata = estimate_strata(parts, ["form"], "fixed", {"model": "[12]", "nboot": 0}, workers=1)
+    table, _ = category_prevalence_table(parts, strata, "form", ReleaseConfig())
+    table = table.set_index("form")
+    assert table.loc["labour", "estimate"] > 92 and pd.isna(table.loc["sexual", "estimate"])
+    assert table["estimated_share"].isna().all()  # no share of a total that lacks sexual's dark figure
+    assert table.loc["Total", "documented"] == 92 + 80 and pd.isna(table.loc["Total", "estimate"])
+    assert table.loc["Total", "note"].startswith("no estimated total: sexual could not be estimated")
+    line = _total_line(table.reset_index(), "form", {"estimate": 500.0, "method": "stepwise"})
+    assert line.startswith("No estimated total or estimated shares") and "The headline N (500)" in line

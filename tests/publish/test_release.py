@@ -5,10 +5,15 @@ written), the command line and its errors."""
 from __future__ import annotations
 
 import json
+import platform
 import re
+import shutil
+import subprocess
 import tomllib
+from html import unescape
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -17,7 +22,10 @@ from darkfigure.cli import app
 from darkfigure.errors import InputError, PrivacyBudgetExceeded
 from darkfigure.histories import CaptureHistories
 from darkfigure.pipeline import load_config, run
-from darkfigure.publish import ReleaseConfig, RunFolder, load_release_config, release_run
+from darkfigure.publish import PrivacyLedger, ReleaseConfig, RunFolder, load_release_config, release_run
+from darkfigure.publish.cli import release_summary
+from darkfigure.publish.privacy import noisy_histories
+from darkfigure.publish.release import _noisy_headline, dataset_name, headline_method
 from darkfigure.publish.suppression import recover_by_differencing
 from darkfigure.simulate import load_scenario, simulate_coalition
 
@@ -206,3 +214,93 @@ def test_run_folder_reads_only_aggregates_it_needs(run_dir: Path) -> None:
     assert folder.lists == ("outreach", "police", "health", "inspectorate")
     assert folder.stratum_columns == ("exploitation_form",)
     assert folder.histories() == CaptureHistories.read_csv(run_dir / "report" / "histories.csv")
+
+
+# ------------------------------------------------------------------ walkthrough regressions
+def test_the_headline_method_is_the_runs_in_both_modes(noisy, exact, run_dir: Path) -> None:
+    """Walkthrough issue 5: the DP release used stepwise while --no-dp used the run's headline (LCMCR)."""
+    first = json.loads((run_dir / "report" / "estimates.json").read_text(encoding="utf-8"))["estimates"][0]
+    _, saved = exact
+    assert noisy.headline["method"] == saved["headline"]["method"] == first["method"]
+    assert noisy.headline["run_label"] == saved["headline"]["run_label"] == first["label"]
+    html = unescape((run_dir / "noisy" / "publication.html").read_text(encoding="utf-8"))
+    assert f"N is the run report's {first['label']} estimate (method {first['method']}, same settings)" in html
+    assert "The run's own figure is not published" in html  # exact N would undo the privacy
+    output, _ = exact
+    assert f"This is the run report's {first['label']} estimate." in output
+    moved = noisy.headline["estimate"] - first["estimate"]  # on the terminal only: how far the noise moved N
+    summary = release_summary(noisy, run_dir / "noisy", [first])
+    assert f"(exact counts, not published) is {first['estimate']:,.0f}; the noise moved it by {moved:+,.0f}" in summary
+    assert "from the data alone" in html
+
+
+def test_headline_method_follows_the_runs_first_estimate_and_its_settings() -> None:
+    run = RunFolder(Path("r"), {"seed": 7, "settings": {"lcmcr settings": "chains 4, classes 10, burnin 10000",
+                                                        "stepwise settings": "nboot 1000, p_threshold 0.02"},
+                                "estimates": [{"label": "LCMCR", "method": "lcmcr"},
+                                              {"label": "Stepwise", "method": "stepwise"}]}, pd.DataFrame(), (), {})
+    lcmcr = headline_method(run, ReleaseConfig())
+    assert (lcmcr["method"], lcmcr["run_row"]["label"]) == ("lcmcr", "LCMCR")
+    assert lcmcr["settings"] == {"level": 0.95, "seed": 7, "chains": 4, "classes": 10, "burnin": 10000}
+    stepwise = headline_method(run, ReleaseConfig(method="stepwise", nboot=50))
+    assert stepwise["settings"] == {"level": 0.95, "seed": 7, "p_threshold": 0.02, "nboot": 50}
+    assert stepwise["run_row"]["label"] == "Stepwise"
+
+
+def test_a_method_that_fails_on_the_noisy_table_falls_back_to_stepwise_and_says_so() -> None:
+    h = CaptureHistories.from_counts([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 1, 1]],
+                                     [300, 280, 250, 80, 70, 60, 20], lists=["A", "B", "C"])
+    noise = {"noisy": [noisy_histories(h, 1.0)]}
+    bad = {"method": "fixed", "settings": {"level": 0.95, "seed": 1, "model": "[12,34]", "nboot": 0}}  # no list 4
+    head = _noisy_headline(noise["noisy"][0].histories, ReleaseConfig(nboot=0, noise_draws=3), bad, noise)
+    assert head["method"] == "stepwise" and head["estimate"] > h.n_observed
+    assert head["note"].startswith("fixed could not be estimated on the noisy table")
+    assert "stepwise instead" in head["note"]
+
+
+def test_a_spent_budget_is_said_to_be_spent(run_dir: Path, tmp_path: Path) -> None:
+    """Walkthrough issue 9: at 0 left the refusal still advised a lower --epsilon."""
+    ledger_path = tmp_path / "ledger.json"
+    dataset = dataset_name(RunFolder.read(run_dir / "report"))
+    PrivacyLedger(ledger_path, 1.0).spend(dataset, 1.0, 0.0, purpose="first release")
+    with pytest.raises(PrivacyBudgetExceeded) as refused:
+        release_run(run_dir / "report", tmp_path / "out", ReleaseConfig(budget=1.0, ledger=ledger_path, **FAST))
+    assert "budget of dataset" in str(refused.value) and "is spent" in str(refused.value)
+    assert "lower --epsilon" not in str(refused.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_exact_releases_carry_the_internal_banner_everywhere(exact, run_dir: Path) -> None:
+    banner = "exact counts: for internal circulation only, not for publication"
+    _, saved = exact
+    assert saved["notice"] == banner and saved["privacy"]["notice"] == banner
+    html = (run_dir / "exact" / "publication.html").read_text(encoding="utf-8")
+    assert html.count(f'<div class="banner" role="alert">{banner}</div>') == 1  # top of the page
+    assert html.count(f'<div class="banner">{banner}</div>') == 1  # and at its end
+    assert f'@top-center {{ content: "{banner.upper()}"' in html  # every printed page
+    pages = _pdf_pages(run_dir / "exact" / "publication.pdf")
+    assert len(pages) >= 2 and all(banner.upper() in page for page in pages)
+    noisy_html = (run_dir / "noisy" / "publication.html").read_text(encoding="utf-8")
+    assert banner not in noisy_html
+
+
+def _pdf_pages(pdf: Path) -> list[str]:
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext not installed")
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return [page for page in text.split("\f") if page.strip()]
+
+
+def test_versions_leave_out_the_platform(exact) -> None:
+    """Walkthrough issue 11: the kernel and platform string was published."""
+    _, saved = exact
+    assert "platform" not in saved["versions"] and saved["versions"]["python"] == platform.python_version()
+    assert saved["versions"]["numpy"] == np.__version__
+
+
+def test_each_protection_paragraph_appears_once_and_labels_are_words(noisy, run_dir: Path) -> None:
+    """Walkthrough issue 10: the DP and suppression paragraphs were printed twice; 'noise within 95'."""
+    html = (run_dir / "noisy" / "publication.html").read_text(encoding="utf-8")
+    assert html.count("(primary suppression), judged on") == 1
+    assert html.count("-differentially private with") == 1
+    assert "noise within 95<" not in html and "95% of the noise is within \u00b1" in html

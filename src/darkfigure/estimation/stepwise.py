@@ -9,7 +9,9 @@ The estimability check of each candidate is the costly part (a linear programme 
 it is mostly avoided: if the current design has full column rank on the cells with cases and the
 candidate's column is not in its span there (or the candidate's overlap is empty, so it only removes
 zero cells), the candidate's MLE exists and is identifiable. Only the other cases go to the full
-check in :mod:`darkfigure.estimation.existence`.
+check in :mod:`darkfigure.estimation.existence`. A candidate whose fit breaks down (singular design
+or no convergence, from the previous fit's values and from R's start ``y + 0.1``) is not estimable
+either: it gets p = 1 for that step and the next pair is tried.
 """
 
 from __future__ import annotations
@@ -78,12 +80,9 @@ def stepwise_path(
         best = int(np.argmin(p_values))
         if p_values[best] >= p_threshold:
             break
-        state.add(best)
+        if not state.add(best):
+            continue  # that pair's model cannot be fitted: not estimable at this step, try the next
         steps.append(StepRecord(pairs[best], float(p_values[best]), counts.sum() + np.exp(state.intercept)))
-    if not state.converged:
-        raise EstimationError(
-            f"the fit of model {state.model} did not converge; the table may be too sparse for stepwise selection"
-        )
     return StepwisePath(state.model, tuple(steps), state.intercept, state.intercept_variance)
 
 
@@ -99,51 +98,61 @@ def _require_estimable_start(state: _State) -> None:
         )
 
 
+class _Breakdown(Exception):
+    """The Poisson fit of a model broke down (singular design) or did not converge, from either start."""
+
+
 class _State:
     """The current model, its kept cells and its fit, updated as pairs are added."""
 
     def __init__(self, y: np.ndarray, cells: np.ndarray, n_lists: int, pairs: list[int]) -> None:
         self.y, self.cells, self.pairs = y, cells, pairs
         self.on_both = np.array([[(c & p) == p for p in pairs] for c in cells], dtype=np.float64)
-        self.model = HierarchicalModel.independence(n_lists)
-        self.columns = list(self.model.columns)
-        self.kept = np.ones(len(cells), dtype=bool)
-        self.included = np.zeros(len(pairs), dtype=bool)
+        self.blocked = np.zeros(len(pairs), dtype=bool)
         self.fitted = np.zeros(len(cells))
-        self._refit()
-
-    def add(self, index: int) -> None:
-        term = self.pairs[index]
-        self.included[index] = True
-        self.model = self.model.with_term(term)
-        if self.y[(self.cells & term) == term].sum() == 0:
-            self.kept &= (self.cells & term) != term
-        else:
-            self.columns.append(term)
-        self._refit()
-
-    def _refit(self) -> None:
-        cells = self.cells[self.kept]
-        cmask = np.asarray(self.columns, dtype=np.int64)
-        x = ((cells[:, None] & cmask[None, :]) == cmask[None, :]).astype(np.float64)
-        y = self.y[self.kept]
-        start = self.fitted[self.kept] if self.fitted.any() else y + 0.1
-        candidates = np.ascontiguousarray(self.on_both[self.kept][:, ~self.included])
+        model = HierarchicalModel.independence(n_lists)
         try:
-            result = fit_and_screen(x, y, np.log(start), y > 0, candidates, TOLERANCE, MAX_ITERATIONS)
-        except (np.linalg.LinAlgError, ZeroDivisionError):
+            self._fit(model, list(model.columns), np.ones(len(cells), dtype=bool), np.zeros(len(pairs), dtype=bool))
+        except _Breakdown as exc:
             raise EstimationError(
-                f"the fit of model {self.model} broke down (singular design): the lists overlap too little "
-                "for stepwise selection"
+                f"the fit of model {model} {exc}: the lists overlap too little for stepwise selection"
             ) from None
+
+    def add(self, index: int) -> bool:
+        """Add pair ``index`` and refit; False (state unchanged, pair blocked this step) if the fit breaks down.
+
+        SparseMSE skips a model whose MLE does not exist or is not identifiable; a model whose fit is
+        singular is not estimable either, so its pair gets p = 1 until another pair has been added.
+        """
+        term = self.pairs[index]
+        both = (self.cells & term) == term
+        empty = self.y[both].sum() == 0
+        included = self.included.copy()
+        included[index] = True
+        kept = self.kept & ~both if empty else self.kept
+        columns = self.columns if empty else [*self.columns, term]
+        try:
+            self._fit(self.model.with_term(term), columns, kept, included)
+        except _Breakdown:
+            self.blocked[index] = True
+            self.estimable[index] = False
+            return False
+        self.blocked[:] = False
+        return True
+
+    def _fit(self, model: HierarchicalModel, columns: list[int], kept: np.ndarray, included: np.ndarray) -> None:
+        """Fit ``model`` and commit it as the current state; raise _Breakdown (nothing changed) if it fails."""
+        cells = self.cells[kept]
+        cmask = np.asarray(columns, dtype=np.int64)
+        x = ((cells[:, None] & cmask[None, :]) == cmask[None, :]).astype(np.float64)
+        y = self.y[kept]
+        candidates = np.ascontiguousarray(self.on_both[kept][:, ~included])
+        result = _fit_from_either_start(x, y, self.fitted[kept], candidates)
+        self.model, self.columns, self.kept, self.included = model, columns, kept, included
         self.intercept, self.intercept_variance, mu, self.converged, self.full_rank, outside = result
-        if not self.converged:
-            raise EstimationError(
-                f"the fit of model {self.model} did not converge; the table may be too sparse for stepwise selection"
-            )
         self.fitted = np.zeros(len(self.cells))
-        self.fitted[self.kept] = mu
-        self.estimable = self._estimable(outside)
+        self.fitted[kept] = mu
+        self.estimable = self._estimable(outside) & ~self.blocked
 
     def _estimable(self, outside: np.ndarray) -> np.ndarray:
         """Whether adding each pair not yet included gives an estimable model (SparseMSE code 0)."""
@@ -156,6 +165,25 @@ class _State:
         full = np.zeros(len(self.pairs), dtype=bool)
         full[todo] = verdict
         return full
+
+
+def _fit_from_either_start(x: np.ndarray, y: np.ndarray, previous: np.ndarray, candidates: np.ndarray) -> tuple:
+    """Fit from the previous model's fitted values, else from R's glm start ``y + 0.1``.
+
+    The warm start saves iterations but Newton steps from it can diverge where R's start converges
+    to the same MLE; only when both fail is the model's fit said to break down.
+    """
+    starts = [previous, y + 0.1] if previous.any() else [y + 0.1]
+    why = "broke down (singular design)"
+    for start in starts:
+        try:
+            result = fit_and_screen(x, y, np.log(start), y > 0, candidates, TOLERANCE, MAX_ITERATIONS)
+        except (np.linalg.LinAlgError, ZeroDivisionError):
+            continue
+        if result[3]:
+            return result
+        why = "did not converge"
+    raise _Breakdown(why)
 
 
 def _pair_p_values(state: _State, n_star: np.ndarray) -> np.ndarray:

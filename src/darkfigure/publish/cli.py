@@ -32,7 +32,8 @@ def register(app: typer.Typer, user_errors: Callable[[], Any]) -> None:
                                                     "input lists' hashes).")] = None,
         categories: Annotated[str | None, typer.Option(help="Prevalence table(s) by these stratum columns, "
                                                        "comma-separated (default: the run's strata).")] = None,
-        method: Annotated[str | None, typer.Option(help="Method for the strata (default: the run's).")] = None,
+        method: Annotated[str | None, typer.Option(help="Method for N and the strata (default: the run's "
+                                                   "headline method for N, its strata method for the strata).")] = None,
         nboot: Annotated[int | None, typer.Option(help="Bootstrap replicates per stratum (default 200).")] = None,
         seed: Annotated[int | None, typer.Option(help="Seed of the estimation (default: the run's); the "
                                                  "noise is never seeded.")] = None,
@@ -49,16 +50,30 @@ def register(app: typer.Typer, user_errors: Callable[[], Any]) -> None:
                                          budget=budget, ledger=ledger, dataset=dataset, categories=names,
                                          method=method, nboot=nboot, seed=seed)
             result = release_run(run_folder, out, settings, force=force)
-        typer.echo(release_summary(result, out))
+        typer.echo(release_summary(result, out, _run_rows(run_folder)))
 
 
-def release_summary(result: Any, out: Path) -> str:
-    """A few lines for the command line: N, what was suppressed, what was spent, where it went."""
+def _run_rows(run_folder: Path) -> list[dict[str, Any]]:
+    import json
+
+    try:
+        return list(json.loads((run_folder / "estimates.json").read_text(encoding="utf-8"))["estimates"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
+def release_summary(result: Any, out: Path, run_rows: list[dict[str, Any]] | None = None) -> str:
+    """A few lines for the command line: N, which of the run's estimates it stands for (and, with
+    noise, the run's exact figure beside it: this terminal is not the publication), what was
+    suppressed, what was spent, where it went."""
     h = result.headline
     lines = []
+    if h.get("note"):
+        lines.append(f"Note: {h['note']}.")
     if h.get("estimate") is not None:
         span = f" ({h['level']:.0%} interval {h['lower']:,.0f} to {h['upper']:,.0f})" if h.get("lower") else ""
         lines.append(f"N about {h['estimate']:,.0f}{span}; {h.get('source', '')}")
+        lines += _run_comparison(h, run_rows or [], bool(result.privacy.get("dp")))
     lines.append(f"Suppressed {len(result.suppressed)} cell(s) below k = {result.config.k} or protecting them.")
     p = result.privacy
     if p.get("dp"):
@@ -68,3 +83,14 @@ def release_summary(result: Any, out: Path) -> str:
         lines.append("Differential privacy off: exact counts, protected by suppression only.")
     lines.append(f"Wrote publication.html, publication.pdf, release.json and {len(result.tables)} table(s) to {out}.")
     return "\n".join(lines)
+
+
+def _run_comparison(h: dict[str, Any], rows: list[dict[str, Any]], dp: bool) -> list[str]:
+    row = next((r for r in rows if r.get("label") == h.get("run_label")), None)
+    if row is None or row.get("estimate") is None:
+        return []
+    if not dp:
+        return [f"This is the run report's {row['label']} estimate."]
+    moved = h["estimate"] - row["estimate"]
+    return [f"The run report's {row['label']} estimate (exact counts, not published) is {row['estimate']:,.0f}; "
+            f"the noise moved it by {moved:+,.0f} (noise sd about {h.get('noise_sd') or 0:,.0f})."]

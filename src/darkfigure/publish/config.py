@@ -40,7 +40,8 @@ class ReleaseConfig:
     ``delta`` for the Gaussian mechanism), spent from a ledger of ``budget`` per dataset kept at
     ``ledger`` (default: ``privacy_ledger.json`` beside the run folder). ``categories``: the
     prevalence table's column (default: the run's strata). ``method``, ``nboot``, ``seed``,
-    ``level``: how strata (and, with noise, N) are estimated (default: the run's strata method and seed).
+    ``level``: how N and the strata are estimated (default: the run's headline method for N, its strata
+    method for the strata, and the run's seed).
 
     >>> c = ReleaseConfig()
     >>> c.k, c.dp, c.epsilon, c.budget

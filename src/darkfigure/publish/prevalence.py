@@ -137,8 +137,9 @@ def estimated_shares(strata: StrataEstimate, level: float = 0.95, category: str 
     ``share_upper``, ``note``. Numbers and shares get percentile intervals from the strata's
     replicates (bootstrap) or draws (posterior) added and divided position by position, so N's
     uncertainty is in every share; without replicates the share has no interval and the number's
-    interval adds the ends of the strata's own intervals. A stratum that
-    could not be estimated counts its observed cases only, and says so in ``note``.
+    interval adds the ends of the strata's own intervals. When a stratum could not be estimated, its
+    category has no estimate and no category has a share (the sum of all strata would lack that
+    stratum's dark figure); ``note`` says why.
 
     >>> from darkfigure.estimation.intervals import Interval
     >>> def stratum(form, n, draws):
@@ -154,16 +155,25 @@ def estimated_shares(strata: StrataEstimate, level: float = 0.95, category: str 
     """
     category = _category_of(strata, category)
     groups = _group_strata(strata, category)
+    missing = [value for value, g in groups.items() if not g["complete"]]
     points = np.array([g["estimate"] for g in groups.values()])
-    draws = _aligned_draws([g["draws"] for g in groups.values()])
+    draws = None if missing else _aligned_draws([g["draws"] for g in groups.values()])
     rows = []
     for i, (value, g) in enumerate(groups.items()):
         row = {category: value, "observed": g["observed"], "estimate": g["estimate"],
-               "share": g["estimate"] / points.sum()}
+               "share": g["estimate"] / points.sum() if not missing else np.nan}
         row |= _draw_intervals(draws, i, level) if draws is not None else _no_intervals(g["ends"])
-        rows.append(row | {"note": "; ".join(g["notes"])})
+        notes = g["notes"] + ([_no_share_note(missing)] if missing else [])
+        rows.append(row | {"note": "; ".join(notes)})
     columns = [category, "observed", "estimate", "lower", "upper", "share", "share_lower", "share_upper", "note"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _no_share_note(missing: Sequence[Any]) -> str:
+    """Why no estimated share is given: the sum of the strata would lack some strata's dark figure."""
+    names = ", ".join(map(str, missing))
+    return (f"no estimated share: {names} could not be estimated, so the estimated total of all categories would "
+            "lack its dark figure and every share of it would be wrong")
 
 
 def _category_of(strata: StrataEstimate, category: str | None) -> str:
@@ -177,26 +187,29 @@ def _category_of(strata: StrataEstimate, category: str | None) -> str:
 
 
 def _group_strata(strata: StrataEstimate, category: str) -> dict[Any, dict[str, Any]]:
+    """Strata summed per value of ``category``; a value with an unestimated stratum has no estimate (NaN)."""
     position = strata.columns.index(category)
     groups: dict[Any, dict[str, Any]] = {}
     for s in strata.strata:
         g = groups.setdefault(s.key[position], {"observed": 0, "estimate": 0.0, "draws": [], "notes": [],
-                                                "ends": np.zeros(2)})
+                                                "ends": np.zeros(2), "complete": True})
         g["observed"] += s.n_observed
         g["ends"] = g["ends"] + _interval_ends(s)
-        g["estimate"] += s.estimate.estimate if s.estimate else s.n_observed
+        g["estimate"] += s.estimate.estimate if s.estimate else np.nan
         g["draws"].append(_stratum_draws(s))
         if s.estimate is None:
-            g["notes"].append(f"stratum {', '.join(map(str, s.key))} counted as observed only ({s.reason})")
+            g["complete"] = False
+            g["notes"].append(f"stratum {', '.join(map(str, s.key))} could not be estimated ({s.reason}): no "
+                              "estimate, as its documented people alone would leave out its dark figure")
     for g in groups.values():
         draws = _aligned_draws(g["draws"])
         g["draws"] = None if draws is None else draws.sum(axis=0)
     return groups
 
 
-def _stratum_draws(s: StratumResult) -> np.ndarray | float | None:
+def _stratum_draws(s: StratumResult) -> np.ndarray | None:
     if s.estimate is None:
-        return float(s.n_observed)  # a constant: no dark figure estimated
+        return None
     reps = s.estimate.replicates
     return np.asarray(reps, dtype=float) if reps is not None and len(reps) > 1 else None
 
@@ -221,9 +234,9 @@ def _draw_intervals(draws: np.ndarray, i: int, level: float) -> dict[str, float]
 
 
 def _interval_ends(s: StratumResult) -> np.ndarray:
-    """The stratum's own interval (the observed count when not estimable), NaN when it has none."""
+    """The stratum's own interval, NaN when it has none (or no estimate)."""
     if s.estimate is None:
-        return np.full(2, float(s.n_observed))
+        return np.full(2, np.nan)
     iv = s.estimate.interval
     return np.array([iv.lower, iv.upper]) if iv else np.full(2, np.nan)
 

@@ -35,8 +35,8 @@ from darkfigure.histories import CaptureHistories
 from darkfigure.publish.config import ReleaseConfig, load_release_config, parse_release_config
 from darkfigure.publish.tables import StratumTables, published_tables
 
-__all__ = ["Release", "ReleaseConfig", "RunFolder", "dataset_name", "load_release_config", "parse_release_config",
-           "prepare_release", "release_run"]
+__all__ = ["EXACT_BANNER", "Release", "ReleaseConfig", "RunFolder", "dataset_name", "headline_method",
+           "load_release_config", "parse_release_config", "prepare_release", "release_run", "run_method_settings"]
 
 RUN_FILES = ("estimates.json", "entities.csv", "histories.csv")
 TABLE_FILES = {"capture_histories": "capture_histories.csv", "prevalence": "prevalence.csv"}
@@ -44,6 +44,9 @@ RELEASE_FILES = ("publication.html", "publication.pdf", "release.json", *TABLE_F
 LEDGER_NAME = "privacy_ledger.json"
 PARALLEL_FROM = 5000  # people; below this the strata are estimated in this process
 NOT_A_LIST = ("entity_id", "count")
+EXACT_BANNER = "exact counts: for internal circulation only, not for publication"
+# the settings a run's report describes that the estimators take (darkfigure.estimation.api.make_estimator)
+METHOD_SETTING_NAMES = ("p_threshold", "max_order", "chains", "classes", "burnin", "samples", "thinning")
 NO_CATEGORIES_NOTE = ("the run has no strata and none were named, so there is no prevalence table; run with "
                       "strata = [\"exploitation_form\"] (or give --categories) to get one")
 
@@ -156,6 +159,7 @@ class Release:
             "privacy": dict(self.privacy), "ledger_entry": self.ledger_entry, "estimation": dict(self.method),
             "categories": list(self.categories), "settings": config, "inputs": dict(self.inputs),
             "versions": dict(self.versions), "notes": list(self.notes),
+            **({} if self.privacy.get("dp") else {"notice": EXACT_BANNER}),
         })
 
 
@@ -178,7 +182,7 @@ def prepare_release(run: RunFolder, config: ReleaseConfig, *, dataset: str | Non
     if config.dp:
         parts, noise = _with_noise(parts, run.lists, config)
     overall = _overall(parts, run.lists)
-    headline = _headline(run, overall, config, method, noise)
+    headline = _headline(run, overall, config, headline_method(run, config), noise)
     strata = _strata_estimate(parts, categories, method) if categories else None
     tables, suppressed = published_tables(overall, parts, strata, config)
     return Release(
@@ -187,8 +191,8 @@ def prepare_release(run: RunFolder, config: ReleaseConfig, *, dataset: str | Non
         dataset=dataset or config.dataset or dataset_name(run),
         config=config, headline=headline, tables=tables, suppressed=tuple(suppressed),
         privacy=_privacy(config, noise), method=method, categories=categories,
-        inputs=_inputs(run), versions={**environment_versions(), **_release_versions()},
-        notes=() if categories else (NO_CATEGORIES_NOTE,),
+        inputs=_inputs(run), versions=_versions({**environment_versions(), **_release_versions()}),
+        notes=(() if categories else (NO_CATEGORIES_NOTE,)) + ((EXACT_BANNER,) if not config.dp else ()),
     )
 
 
@@ -237,6 +241,56 @@ def _run_strata_method(run: RunFolder) -> str:
     return "stepwise" if not first or first[0] in ("lcmcr", "dga") else str(first[0])
 
 
+def headline_method(run: RunFolder, config: ReleaseConfig) -> dict[str, Any]:
+    """The method N is published with: ``--method``, else the method of the run's headline (first)
+    estimate, in both modes; with the run's settings for it (``nboot`` from the release), and the
+    run's estimate it corresponds to (``run_row``; None when the run has no estimate by that method).
+
+    >>> run = RunFolder(Path("r"), {"seed": 3, "settings": {"lcmcr settings": "chains 4, burnin 500"},
+    ...                             "estimates": [{"label": "LCMCR", "method": "lcmcr"}]}, pd.DataFrame(), (), {})
+    >>> m = headline_method(run, ReleaseConfig())
+    >>> m["method"], m["settings"], m["run_row"]["label"]
+    ('lcmcr', {'level': 0.95, 'seed': 3, 'chains': 4, 'burnin': 500}, 'LCMCR')
+    """
+    rows = [e for e in run.estimates.get("estimates", []) if isinstance(e, Mapping) and e.get("method") in METHODS]
+    method = config.method or (str(rows[0]["method"]) if rows else _run_strata_method(run))
+    row = next((e for e in rows if e.get("method") == method), None)
+    settings: dict[str, Any] = {"level": config.level, "seed": config.seed if config.seed is not None
+                                else int(run.estimates.get("seed") or 0)}
+    settings |= run_method_settings(run.estimates.get("settings", {}).get(f"{method} settings", ""))
+    if method in ("stepwise", "bic", "aic", "fixed"):
+        settings["nboot"] = config.nboot
+    if method == "fixed" and row is not None and row.get("model"):
+        settings["model"] = str(row["model"])
+    return {"method": method, "settings": settings, "run_row": dict(row) if row is not None else None}
+
+
+def run_method_settings(described: str) -> dict[str, Any]:
+    """A method's settings as the run's report describes them ("chains 4, burnin 10000"), as numbers;
+    ``nboot`` is left to the release.
+
+    >>> run_method_settings("nboot 1000, p_threshold 0.02")
+    {'p_threshold': 0.02}
+    >>> run_method_settings("none")
+    {}
+    """
+    settings: dict[str, Any] = {}
+    for part in str(described).split(","):
+        name, _, value = part.strip().partition(" ")
+        if name not in METHOD_SETTING_NAMES or not value:
+            continue
+        try:
+            settings[name] = int(value) if value.strip().lstrip("-").isdigit() else float(value)
+        except ValueError:
+            continue
+    return settings
+
+
+def _versions(versions: Mapping[str, str]) -> dict[str, str]:
+    """Python's and the packages' versions; not the machine's platform string (it names the kernel)."""
+    return {name: v for name, v in versions.items() if name != "platform"}
+
+
 def _stratum_tables(run: RunFolder, categories: tuple[str, ...]) -> StratumTables:
     from darkfigure.estimation.strata import split_strata
 
@@ -269,19 +323,33 @@ def _inputs(run: RunFolder) -> dict[str, Any]:
 # ------------------------------------------------------------------ the headline
 def _headline(run: RunFolder, overall: CaptureHistories, config: ReleaseConfig, method: Mapping[str, Any],
               noise: Mapping[str, Any]) -> dict[str, Any]:
-    """N with its interval: the run's first estimate; with noise, N estimated again on the noisy table."""
-    if not config.dp:
+    """N with its interval by the headline method (:func:`headline_method`): without noise the run's
+    own estimate by that method; with noise the same method again on the noisy table."""
+    row = method["run_row"]
+    source = {"run_label": row.get("label") if row else None, "run_method": method["method"]}
+    if config.dp:
+        noisy = _noisy_headline(overall, config, method, noise)
+        if noisy.get("method") != method["method"]:  # a fallback: it stands for the run's estimate by that method
+            used = next((e for e in run.estimates.get("estimates", []) if e.get("method") == noisy.get("method")), {})
+            source = {"run_label": used.get("label"), "run_method": noisy.get("method")}
+        return {**noisy, **source}
+    if row is None:
         first = next(iter(run.estimates.get("estimates", [])), None)
         if first is None:
             return {"estimate": None, "n_observed": overall.n_observed, "source": "the run made no estimate"}
-        iv = first.get("interval") or {}
-        return {"label": first.get("label"), "method": first.get("method"), "model": first.get("model"),
-                "n_observed": int(first.get("n_observed", overall.n_observed)), "estimate": first.get("estimate"),
-                "lower": iv.get("lower"), "upper": iv.get("upper"), "level": iv.get("level"), "kind": iv.get("kind"),
-                "source": "the run's headline estimate (estimates.json)",
-                "rows": [{k: e.get(k) for k in ("label", "estimate", "intervals", "n_observed", "model")}
-                         for e in run.estimates.get("estimates", [])]}
-    return _noisy_headline(overall, config, method, noise)
+        note = f"the run has no {method['method']} estimate; its headline estimate ({first.get('label')}) is shown"
+        return {**_exact_headline(run, first, overall), "note": note, "run_label": first.get("label"),
+                "run_method": first.get("method")}
+    return {**_exact_headline(run, row, overall), **source}
+
+
+def _exact_headline(run: RunFolder, row: Mapping[str, Any], overall: CaptureHistories) -> dict[str, Any]:
+    iv = row.get("interval") or {}
+    return {"label": row.get("label"), "method": row.get("method"), "model": row.get("model"),
+            "n_observed": int(row.get("n_observed", overall.n_observed)), "estimate": row.get("estimate"),
+            "lower": iv.get("lower"), "upper": iv.get("upper"), "level": iv.get("level"), "kind": iv.get("kind"),
+            "source": "the run's estimate (estimates.json), exact counts",
+            "rows": [{k: row.get(k) for k in ("label", "estimate", "intervals", "n_observed", "model")}]}
 
 
 def _strata_estimate(parts: StratumTables, categories: tuple[str, ...],
@@ -370,6 +438,12 @@ def _check_budget(ledger: Any, dataset: str, config: ReleaseConfig) -> None:
     if config.epsilon > left_epsilon + 1e-9 or config.delta > left_delta + 1e-15:
         budget, delta_budget = ledger.budget(dataset)
         delta = f" and delta = {config.delta:g} (of {left_delta:g} left)" if config.delta else ""
+        if left_epsilon <= 1e-9 or (config.delta > 0 and left_delta <= 1e-15):
+            spent = "epsilon" if left_epsilon <= 1e-9 else "delta"
+            raise PrivacyBudgetExceeded(
+                f"the {spent} budget of dataset {dataset} is spent (epsilon budget {budget:g}, delta budget "
+                f"{delta_budget:g}; ledger {ledger.path}): no further release with noise is possible, and nothing "
+                "was written. Hand out the earlier publication again; new figures need new data")
         raise PrivacyBudgetExceeded(
             f"this release would spend epsilon = {config.epsilon:g}{delta} on dataset {dataset}, but only "
             f"{max(left_epsilon, 0):g} of its epsilon budget of {budget:g} is left (ledger {ledger.path}); nothing "
@@ -392,31 +466,50 @@ def _with_noise(parts: StratumTables, lists: tuple[str, ...],
 def _noisy_headline(overall: CaptureHistories, config: ReleaseConfig, method: Mapping[str, Any],
                     noise: Mapping[str, Any]) -> dict[str, Any]:
     """N estimated on the noisy table, its interval widened by the spread of N over fresh noise draws
-    (``darkfigure.publish.privacy.noise_uncertainty``; with strata, their noise summed cell by cell)."""
+    (``darkfigure.publish.privacy.noise_uncertainty``; with strata, their noise summed cell by cell).
+    When the headline method cannot run on the noisy table, stepwise is tried and the note says so."""
     from darkfigure.errors import DarkfigureError
-    from darkfigure.publish.privacy import noise_uncertainty
 
     name, settings = method["method"], dict(method["settings"])
-    level, seed = settings.pop("level"), settings.pop("seed")
-    base: dict[str, Any] = {"label": f"{name}, on the noisy table", "method": name, "n_observed": overall.n_observed,
-                            "source": "estimated again on the table with noise", "level": level}
     try:
-        if len(noise["noisy"]) == 1:
-            extra = noise_uncertainty(noise["noisy"][0], name, {**settings, "seed": seed}, draws=config.noise_draws,
-                                      seed=seed, level=level)
-        else:
-            extra = _summed_noise_uncertainty(overall, noise["noisy"], name, {**settings, "seed": seed}, config)
+        return _noisy_estimate(overall, config, name, settings, noise)
     except DarkfigureError as exc:
-        return {**base, "estimate": None, "note": f"N could not be estimated on the noisy table: {exc}"}
+        failure = f"{name} could not be estimated on the noisy table ({exc})"
+    if name != "stepwise":
+        fallback = {"level": settings["level"], "seed": settings["seed"], "nboot": config.nboot}
+        try:
+            return {**_noisy_estimate(overall, config, "stepwise", fallback, noise),
+                    "note": f"{failure}; N was estimated with stepwise instead"}
+        except DarkfigureError as exc:
+            failure += f", nor with stepwise ({exc})"
+    return {"label": f"{name}, on the noisy table", "method": name, "n_observed": overall.n_observed,
+            "level": settings["level"], "estimate": None, "source": "estimated again on the table with noise",
+            "note": f"N could not be estimated: {failure}"}
+
+
+def _noisy_estimate(overall: CaptureHistories, config: ReleaseConfig, name: str, settings: dict[str, Any],
+                    noise: Mapping[str, Any]) -> dict[str, Any]:
+    from darkfigure.publish.privacy import noise_uncertainty
+
+    settings = dict(settings)
+    level, seed = settings.pop("level"), settings.pop("seed")
+    if len(noise["noisy"]) == 1:
+        extra = noise_uncertainty(noise["noisy"][0], name, {**settings, "seed": seed}, draws=config.noise_draws,
+                                  seed=seed, level=level)
+    else:
+        extra = _summed_noise_uncertainty(overall, noise["noisy"], name, {**settings, "seed": seed}, config)
     own = extra.estimate.interval
-    row = {"label": base["label"], "estimate": extra.estimate.estimate, "n_observed": overall.n_observed,
+    label = f"{name}, on the noisy table"
+    row = {"label": label, "estimate": extra.estimate.estimate, "n_observed": overall.n_observed,
            "model": extra.estimate.model, "intervals": [
                {"kind": "with noise", "level": level, "lower": extra.lower, "upper": extra.upper},
-               *([{"kind": own.kind, "level": level, "lower": own.lower, "upper": own.upper}] if own else [])]}
-    return {**base, "estimate": extra.estimate.estimate, "model": extra.estimate.model, "lower": extra.lower,
-            "upper": extra.upper, "kind": "with noise", "noise_sd": extra.sd, "noise_draws": len(extra.draws),
-            "sampling_lower": own.lower if own else None, "sampling_upper": own.upper if own else None,
-            "sampling_kind": own.kind if own else None, "rows": [row]}
+               *([{"kind": f"data alone ({own.kind})", "level": level, "lower": own.lower, "upper": own.upper}]
+                 if own else [])]}
+    return {"label": label, "method": name, "n_observed": overall.n_observed, "level": level,
+            "source": "estimated again on the table with noise", "estimate": extra.estimate.estimate,
+            "model": extra.estimate.model, "lower": extra.lower, "upper": extra.upper, "kind": "with noise",
+            "noise_sd": extra.sd, "noise_draws": len(extra.draws), "sampling_lower": own.lower if own else None,
+            "sampling_upper": own.upper if own else None, "sampling_kind": own.kind if own else None, "rows": [row]}
 
 
 def _summed_noise_uncertainty(overall: CaptureHistories, noisy: list[Any], method: str, settings: dict[str, Any],
@@ -443,7 +536,7 @@ def _summed_noise_uncertainty(overall: CaptureHistories, noisy: list[Any], metho
 
 def _privacy(config: ReleaseConfig, noise: Mapping[str, Any]) -> dict[str, Any]:
     if not config.dp:
-        return {"dp": False}
+        return {"dp": False, "notice": EXACT_BANNER}
     return {"dp": True, "mechanism": config.mechanism, "epsilon": config.epsilon, "delta": config.delta,
             "noise_scale": noise.get("noise_scale"), "noise_sd_per_cell": noise.get("noise_sd"),
             "noise_within_95": noise.get("margin_95"), "noised_table": "capture pattern within each category",

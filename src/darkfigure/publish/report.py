@@ -22,6 +22,16 @@ from darkfigure.report.render import INTERVAL_NOTES, METHOD_NOTES, cell
 
 TEMPLATE = "publication.html.j2"
 SUPPRESSED = "suppressed"
+EXACT_BANNER = "exact counts: for internal circulation only, not for publication"  # as publish.release
+PLOT_MARGIN = 48  # px added at the right of a plot, so that its widest text is never cut off
+# the privacy parameters' names in words (release.json keeps the keys)
+PRIVACY_LABELS = {"mechanism": "noise mechanism", "epsilon": "\u03b5 (privacy loss of this release)",
+                  "delta": "\u03b4", "noise_scale": "noise scale per count",
+                  "noise_sd_per_cell": "noise standard deviation per count",
+                  "noise_within_95": "95% of the noise is within \u00b1", "noised_table": "table the noise is added to",
+                  "budget": "\u03b5 budget of the dataset", "delta_budget": "\u03b4 budget of the dataset",
+                  "spent_before": "\u03b5 spent before this release", "remaining": "\u03b5 left after this release",
+                  "notice": "notice"}
 TOTAL = "Total"  # the label of a table's total row (darkfigure.publish.suppression.TOTAL)
 
 
@@ -63,11 +73,13 @@ def publication_context(release: Any) -> dict[str, Any]:
         "k": release.config.k, "level_pct": f"{level:.0%}",
         "privacy_line": _privacy_line(release.privacy),
         "headline": headline_text(release.headline, dp),
+        "source_line": source_line(release.headline, dp),
         "noise_line": _noise_line(release.headline),
+        "banner": None if dp else EXACT_BANNER,
         "forest": _forest(release.headline),
         "forest_caption": _forest_caption(dp),
-        "others": [], "notes": list(release.notes),
-        "prevalence": [_prevalence(name, release.tables[name], category, suppressed)
+        "others": [], "notes": [n for n in release.notes if n != EXACT_BANNER],
+        "prevalence": [_prevalence(name, release.tables[name], category, suppressed, release.headline)
                        for name, category in _prevalence_tables(release)],
         "histories": _histories(release.tables["capture_histories"], suppressed),
         "methods": _methods(release),
@@ -113,6 +125,26 @@ def headline_text(h: Mapping[str, Any], dp: bool) -> Markup:
     return lead + seen + dark
 
 
+def source_line(h: Mapping[str, Any], dp: bool) -> str:
+    """Which estimate of the run's report the published N corresponds to, and why it differs from it.
+
+    >>> source_line({"run_label": "Stepwise", "run_method": "stepwise", "estimate": 900.0}, dp=True)[:72]
+    "N is the run report's Stepwise estimate (method stepwise, same settings)"
+    """
+    parts = [str(h["note"]).rstrip(".") + "."] if h.get("note") else []
+    if h.get("estimate") is None or not h.get("run_method"):
+        return " ".join(parts)
+    label = h.get("run_label") or h["run_method"]
+    if not dp:
+        return " ".join([*parts, f"N is the run report's {label} estimate, exactly as the run's report shows it."])
+    used = h.get("method") or h["run_method"]
+    same = (f"N is the run report's {label} estimate (method {used}, same settings), made again on the table with "
+            "noise" if used == h["run_method"] else f"N is estimated with {used} on the table with noise")
+    return " ".join([*parts, same + ", so it differs from the run report's figure by the noise (and from one "
+                     "release to the next). The run's own figure is not published: it comes from the exact counts "
+                     "and would undo the privacy protection."])
+
+
 def _noise_line(h: Mapping[str, Any]) -> str:
     if h.get("noise_sd") is None:
         return ""
@@ -125,6 +157,17 @@ def _noise_line(h: Mapping[str, Any]) -> str:
             f"of N over {draws} fresh noise draws); the interval above includes it.{sampling}")
 
 
+def _padded_svg(svg: str) -> Markup:
+    """The plot's SVG with PLOT_MARGIN more room at the right (width and viewBox), so no text is clipped."""
+    head, sep, rest = svg.partition('viewBox="0 0 ')
+    if not sep:
+        return Markup(svg)
+    box, _, rest = rest.partition('"')
+    width, height = (float(v) for v in box.split())
+    rest = rest.replace(f'width="{width:.0f}"', f'width="{width + PLOT_MARGIN:.0f}"', 1)
+    return Markup(f'{head}viewBox="0 0 {width + PLOT_MARGIN:.0f} {height:.0f}"{rest}')
+
+
 def _forest(h: Mapping[str, Any]) -> Markup | None:
     rows = []
     for r in h.get("rows", []) or []:
@@ -134,7 +177,7 @@ def _forest(h: Mapping[str, Any]) -> Markup | None:
         rows.append(plots.ForestRow(str(r.get("label")), float(est) if est is not None else math.nan, ivs,
                                     float(r["n_observed"]) if r.get("n_observed") is not None else None,
                                     str(r.get("model") or "")))
-    return Markup(plots.forest_plot(rows)) if rows else None
+    return _padded_svg(plots.forest_plot(rows)) if rows else None
 
 
 def _forest_caption(dp: bool) -> str:
@@ -151,7 +194,8 @@ def _prevalence_tables(release: Any) -> list[tuple[str, str]]:
     return [(n, c) for n, c in zip(names, release.categories, strict=False)]
 
 
-def _prevalence(name: str, frame: pd.DataFrame, category: str, suppressed: set[tuple[str, str, str]]) -> dict:
+def _prevalence(name: str, frame: pd.DataFrame, category: str, suppressed: set[tuple[str, str, str]],
+                headline: Mapping[str, Any]) -> dict:
     headers = [(category, ""), ("documented", "num"), ("documented share", "num"), ("estimated number", "num"),
                ("estimated share", "num"), ("note", "")]
     rows, forest = [], []
@@ -171,7 +215,27 @@ def _prevalence(name: str, frame: pd.DataFrame, category: str, suppressed: set[t
                 if _finite(r.get("estimate_lower")) and _finite(r.get("estimate_upper")) else ()
             forest.append(plots.ForestRow(key, float(r["estimate"]), ivs, float(r["documented"])))
     return {"category": category, "anchor": name.replace("_", "-"), "table": {"headers": headers, "rows": rows},
-            "plot": Markup(plots.forest_plot(forest, "Estimated number")) if forest else None}
+            "plot": _padded_svg(plots.forest_plot(forest, "Estimated number")) if forest else None,
+            "total_line": _total_line(frame, category, headline)}
+
+
+def _total_line(frame: pd.DataFrame, category: str, headline: Mapping[str, Any]) -> str:
+    """How the table's estimated total relates to the headline N (they are different estimates)."""
+    total = frame[frame[category] == TOTAL]
+    est = total["estimate"].iloc[0] if len(total) else None
+    n = headline.get("estimate")
+    n_text = f"the headline N ({plots.number(n)})" if _finite(n) else "the headline N"
+    if not _finite(est):
+        return (f"No estimated total or estimated shares are given here: at least one {category} could not be "
+                "estimated (see the notes), and a total without its dark figure would be far too low. "
+                f"{n_text[:1].upper()}{n_text[1:]} is estimated from everyone at once and is not affected.")
+    return (f"The estimated total here ({plots.number(est)}) is the sum of separate estimates, one per {category}; "
+            f"{n_text} is estimated from everyone at once{_method_words(headline)}. Both estimate the same number in "
+            "different ways and need not agree; their difference is part of the uncertainty.")
+
+
+def _method_words(h: Mapping[str, Any]) -> str:
+    return f" with {h['method']}" if h.get("method") else ""
 
 
 def _histories(frame: pd.DataFrame, suppressed: set[tuple[str, str, str]]) -> dict[str, Any]:
@@ -234,30 +298,36 @@ def _settings(release: Any) -> list[tuple[str, Any]]:
     c = release.config
     method = release.method
     return [("smallest published count (k)", c.k), ("categories", ", ".join(release.categories) or "none"),
-            ("estimation method", method["method"]),
+            ("method for N", release.headline.get("method") or method["method"]),
+            ("method for the categories", method["method"] if release.categories else "none"),
             ("estimation settings", {k: v for k, v in method["settings"].items() if k != "seed" or not c.dp}),
             ("interval level", c.level), ("run created", release.inputs.get("run_created"))]
 
 
 # ------------------------------------------------------------------ words
 def _methods(release: Any) -> list[tuple[str, str]]:
-    method = release.method["method"]
+    strata_method = release.method["method"]
+    method = str(release.headline.get("method") or strata_method)
     dp = bool(release.privacy.get("dp"))
     out = [("Multiple systems estimation",
             "Several organisations each kept a list of the people they met. Records of the same person were linked "
             "across the lists, and the overlaps between the lists tell how many people no list reached: the more "
             "the lists overlap, the fewer are missing. The total N is the documented people plus this dark figure."),
-           (f"The estimate ({method})", METHOD_NOTES.get(method, "See the darkfigure documentation."))]
+           (f"The estimate of N ({method})", METHOD_NOTES.get(method, "See the darkfigure documentation."))]
+    if release.categories and strata_method != method:
+        out.append((f"The estimates per category ({strata_method})",
+                    METHOD_NOTES.get(strata_method, "See the darkfigure documentation.")))
     if release.categories:
         out.append(("Prevalence by category",
                     "Each category is estimated on its own, from the capture histories of the people in it, and "
                     "the estimates are added up; each share's interval comes from the bootstrap replicates or "
                     "posterior draws, so the uncertainty of N is carried into it. The documented share has a "
-                    "Wilson score interval. A category with fewer than three lists that saw anyone in it cannot "
-                    "be estimated: its documented people are counted, with no dark figure."))
-    out.append(("Small-cell suppression", _suppression_rule(release.config.k, dp)))
-    if dp:
-        out.append(("Differential privacy", _privacy_text(release.privacy)))
+                    "Wilson score interval. A category that cannot be estimated (fewer than three lists saw anyone "
+                    "in it, or its model cannot be fitted) gets no estimated number, and then no category gets an "
+                    "estimated share: the total they would be shares of would lack its dark figure."))
+    out.append(("Protection", "Small counts are suppressed (see what was suppressed and why)" + (
+        "; every count carries random noise for differential privacy (see the privacy parameters)." if dp else
+        ". There is no differential privacy: the counts are exact.")))
     out.append(("Assumptions", "The estimates assume that the population did not change while the lists were made, "
                 "that records were linked correctly, and that everyone could in principle have been on a list. "
                 "People no list could reach at all are outside every estimate."))
@@ -279,13 +349,14 @@ def _reason_line(s: Mapping[str, Any]) -> str:
 def _privacy_rows(release: Any) -> list[tuple[str, Any]]:
     p = release.privacy
     rows = [("differential privacy", "on" if p.get("dp") else "off")]
-    rows += [(_label(k), v) for k, v in p.items() if k != "dp"]
+    rows += [(PRIVACY_LABELS.get(k, _label(k)), _scale(v) if isinstance(v, float) else v)
+             for k, v in p.items() if k != "dp"]
     return [*rows, ("smallest published count (k)", release.config.k)]
 
 
 def _privacy_line(p: Mapping[str, Any]) -> str:
     if not p.get("dp"):
-        return "no differential privacy"
+        return "no differential privacy: " + EXACT_BANNER
     delta = f", \u03b4 = {p['delta']:g}" if p.get("delta") else ""
     return f"differential privacy \u03b5 = {p['epsilon']:g}{delta}"
 

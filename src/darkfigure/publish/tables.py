@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 # each stratum's values (one per category) with the capture histories of its people
 StratumTables = list[tuple[tuple[Any, ...], CaptureHistories]]
 # the strata's own warning counts the unestimated people, which could give away a suppressed row
-UNESTIMATED_NOTE = "some categories could not be estimated: their documented people are counted, with no dark figure"
+UNESTIMATED_NOTE = ("no estimated total: {names} could not be estimated, and a sum without its dark figure would be "
+                    "far too low; the headline N, estimated from everyone at once, stands")
+SUM_NOTE = "the sum of the estimates per category, not the headline N (estimated from everyone at once)"
 ESTIMATE_COLUMNS = {"lower": "estimate_lower", "upper": "estimate_upper", "share": "estimated_share",
                     "share_lower": "estimated_share_lower", "share_upper": "estimated_share_upper"}
 
@@ -153,12 +155,17 @@ def _documented_counts(parts: StratumTables, position: int) -> dict[Any, int]:
 
 
 def _total_row(table: pd.DataFrame, strata: StrataEstimate, category: str) -> pd.DataFrame:
+    """The total: documented people, and the sum of the strata's estimates only when every stratum has one."""
+    skipped = [", ".join(map(str, s.key)) for s in strata.strata if s.estimate is None]
     total = strata.total
-    iv = total.interval
+    iv = total.interval if not skipped else None
+    estimate = total.estimate if not skipped else None
+    note = (UNESTIMATED_NOTE.format(names="; ".join(skipped)) if skipped else
+            SUM_NOTE if total.warnings == () else f"{SUM_NOTE}; {total.warnings[0]}")
     return pd.DataFrame([{category: TOTAL, "documented": int(table["documented"].sum()), "share": 1.0,
-                          "lower": None, "upper": None, "estimate": total.estimate,
+                          "lower": None, "upper": None, "estimate": estimate,
                           "estimate_lower": iv.lower if iv else None, "estimate_upper": iv.upper if iv else None,
-                          "estimated_share": 1.0, "note": UNESTIMATED_NOTE if total.warnings else ""}])
+                          "estimated_share": 1.0 if not skipped else None, "note": note}])
 
 
 def _hide_rows(table: pd.DataFrame, category: str, hidden: list[str]) -> pd.DataFrame:
