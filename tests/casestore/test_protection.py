@@ -130,10 +130,11 @@ def test_wrong_key_is_a_clean_error(tmp_path):
     kim = store.create_user(store.create_organisation("S"), "kim", "kim password 12", "caseworker")
     code = store.create_case(kim, CaseInput({"prs_FirstName": "Aster"}))
     store.close()
-    other = open_store(tmp_path / "cases.db", KeyRing.generate(), password_hasher=FAST_TEST_HASHER)
-    with pytest.raises(InputError, match="lacks|integrity"):
-        other.get_case(kim, code)
-    other.close()
+    with pytest.raises(InputError, match="does not belong to this database"):  # refused before any read
+        open_store(tmp_path / "cases.db", KeyRing.generate(), password_hasher=FAST_TEST_HASHER)
+    again = open_store(tmp_path / "cases.db", store.ring, password_hasher=FAST_TEST_HASHER)
+    assert again.get_case(kim, code).fields["prs_FirstName"] == "Aster"
+    again.close()
 
 
 def test_key_from_environment(tmp_path, monkeypatch):
@@ -196,3 +197,29 @@ def test_audit_cannot_be_rebuilt_without_the_key(store, people):
             .values(action="forged", hash=hashlib.sha256(b"forged").hexdigest())
         )
     assert store.verify_audit().first_broken == 2
+
+
+def test_a_store_made_before_the_key_check_gets_it_from_the_audit_seal(tmp_path):
+    # walkthrough item 1: a database of schema 0002 has no check row; its audit head's seal decides
+    from sqlalchemy import select
+
+    from darkfigure.casestore.models import store_check
+
+    ring = KeyRing.generate()
+    store = open_store(tmp_path / "cases.db", ring, password_hasher=FAST_TEST_HASHER)
+    kim = store.create_user(store.create_organisation("S"), "kim", "kim password 12", "caseworker")
+    code = store.create_case(kim, CaseInput({"prs_FirstName": "Aster"}))
+    with store.engine.begin() as conn:  # back to how 0002 left it
+        conn.exec_driver_sql("DROP TABLE store_check")
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0002'")
+    store.close()
+    with pytest.raises(InputError, match="does not belong to this database"):
+        open_store(tmp_path / "cases.db", KeyRing.generate(), password_hasher=FAST_TEST_HASHER)
+    again = open_store(tmp_path / "cases.db", ring, password_hasher=FAST_TEST_HASHER)
+    with again.engine.connect() as conn:
+        assert conn.execute(select(store_check)).first() is not None
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0003"
+    assert again.get_case(kim, code).fields["prs_FirstName"] == "Aster"
+    again.close()
+    with pytest.raises(InputError, match="does not belong to this database"):
+        open_store(tmp_path / "cases.db", KeyRing.generate(), password_hasher=FAST_TEST_HASHER)

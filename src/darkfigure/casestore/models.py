@@ -186,6 +186,13 @@ audit_head = Table(
     Column("last_id", Integer, nullable=False),
     Column("last_hash", String(64), nullable=False),
 )
+store_check = Table(  # one row: a random store id and HMAC(MAC key, label + store id); see keycheck.py
+    "store_check",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("store_id", String(64), nullable=False),
+    Column("check_value", String(64), nullable=False),
+)
 ENCRYPTED_COLUMNS = {
     "cases": tuple(spec.column for spec in FIELDS.values() if spec.identifying),
     "events": ("date", "state", "city", "street", "postal_code", "latitude", "longitude", "description"),

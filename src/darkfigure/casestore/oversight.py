@@ -98,9 +98,34 @@ class Oversight:
             audit.append(conn, self.ring.audit_key, "cli", None, "rotate_key", None, (f"key:{new.active}",))
         self.ring = new
         if retire_old:
-            new.retired().write(key_file)
-            self.ring = new.retired()
+            self.retire_keys(key_file)
         return done
+
+    def retire_keys(self, key_file: str | Path) -> list[str]:
+        """Drop from the key file the old data keys that no stored value uses any more (after
+        :meth:`rotate_key`); return their ids. Makes no new key; a key still in use stays."""
+        ring = KeyRing.read(key_file)
+        if ring.mac_key != self.ring.mac_key:
+            raise InputError("the key file is not the one this store was opened with; give the store's key file")
+        with reading(self.engine) as conn:
+            used = _used_key_ids(conn, ring)
+        keep = {k: v for k, v in ring.keys.items() if k == ring.active or k in used}
+        retired = sorted(set(ring.keys) - set(keep))
+        if retired:
+            KeyRing(keep, ring.active, ring.mac_key).write(key_file)
+            with writing(self.engine) as conn:
+                audit.append(conn, self.ring.audit_key, "cli", None, "retire_keys", None, [f"key:{k}" for k in retired])
+        self.ring = KeyRing(keep, ring.active, ring.mac_key)
+        return retired
+
+
+def _used_key_ids(conn: Connection, ring: KeyRing) -> set[str]:
+    used: set[str] = set()
+    for name, columns in ENCRYPTED_COLUMNS.items():
+        table = TABLES[name]
+        for row in conn.execute(select(*(table.c[c] for c in columns))).yield_per(2000):
+            used.update(ring.key_id(blob) for blob in row if blob is not None)
+    return used
 
 
 def _reencrypt(conn: Connection, table, columns: tuple[str, ...], old: KeyRing, new: KeyRing) -> int:

@@ -401,6 +401,7 @@ def open_store(
     *,
     password_hasher: PasswordHasher | None = None,
     migrate_schema: bool = True,
+    create: bool = True,
 ) -> CaseStore:
     """Open (creating and migrating to the newest schema) a case store.
 
@@ -408,12 +409,17 @@ def open_store(
     ``key``: a :class:`KeyRing`, a key-file path, or None -> ``$DARKFIGURE_CASE_KEY`` (key-ring JSON or
     base64 of 32 bytes) or ``$DARKFIGURE_CASE_KEY_FILE``. ``password_hasher``: an argon2
     ``PasswordHasher`` (tests pass a cheap one; the default is argon2-cffi's RFC 9106 low-memory profile).
+    ``create`` False refuses a database that does not exist yet (the command line and ``serve`` open so;
+    only ``darkfigure cases init`` creates one). A key ring that belongs to another store is refused
+    before anything is read or written (:mod:`darkfigure.casestore.keycheck`).
 
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> open_store(d / "c.db", KeyRing.generate()).has_users()
     False
     """
+    from darkfigure.casestore import keycheck
+
     ring = key if isinstance(key, KeyRing) else KeyRing.read(key) if key is not None else KeyRing.from_env()
     if ring is None:
         raise InputError(
@@ -421,11 +427,62 @@ def open_store(
             "(darkfigure cases init makes one)"
         )
     target = database_url(url)
-    _private_sqlite_file(target)
+    if create:
+        _private_sqlite_file(target)
+    else:
+        _require_sqlite_file(target)
     engine = make_engine(target)
-    if migrate_schema:
-        migrate(engine)
+    try:
+        if not create:
+            _require_schema(engine, target)
+        checked = keycheck.verify_key(engine, ring)
+        if migrate_schema:
+            migrate(engine)
+        if migrate_schema and not checked:
+            keycheck.record_check(engine, ring)
+    except BaseException:
+        engine.dispose()
+        raise
     return CaseStore(engine, ring, password_hasher or PasswordHasher())
+
+
+def _missing(target: str) -> InputError:
+    shown = target.removeprefix("sqlite:///") if target.startswith("sqlite:///") else make_url_safe(target)
+    return InputError(f"no case database at {shown} (create one with darkfigure cases init)")
+
+
+def make_url_safe(target: str) -> str:
+    """A database URL with its password masked, for messages.
+
+    >>> make_url_safe("postgresql+psycopg://u:secret@h/db")
+    'postgresql+psycopg://u:***@h/db'
+    """
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(target).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a URL that does not parse is reported by make_engine
+        return "the database URL given"
+
+
+def _require_sqlite_file(target: str) -> None:
+    if target.startswith("sqlite:///") and not target.startswith("sqlite:///:memory:"):
+        path = Path(target.removeprefix("sqlite:///").split("?")[0])
+        if not path.is_file():
+            raise _missing(target)
+
+
+def _require_schema(engine, target: str) -> None:
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with reading(engine) as conn:
+            found = inspect(conn).has_table("alembic_version")
+    except SQLAlchemyError as err:
+        raise InputError(f"cannot open the case database ({err.__class__.__name__}); check the URL") from None
+    if not found:
+        raise _missing(target)
 
 
 def init_store(url: str | os.PathLike | None, key_file: str | os.PathLike, *, password_hasher=None) -> CaseStore:

@@ -51,6 +51,26 @@ MAX_COLUMNS = 2 * len(IMPORT_COLUMNS)  # an XLSX row is read this far at most
 MAX_UNPACKED = 1024 * 1024 * 1024
 
 
+def template_text() -> str:
+    """The import template: one header line naming every column the import accepts.
+
+    >>> template_text().startswith("prs_")
+    True
+    """
+    return ",".join(IMPORT_COLUMNS) + "\n"
+
+
+def write_template(path: str | Path, force: bool = False) -> None:
+    """Write :func:`template_text` to ``path`` (an existing file only with ``force``)."""
+    path = Path(path)
+    if path.exists() and not force:
+        raise InputError(f"{path} exists already; give --force to replace it, or another file name")
+    try:
+        path.write_text(template_text(), encoding="utf-8")
+    except OSError as err:
+        raise InputError(f"cannot write the template ({err.strerror or err}); check the folder") from None
+
+
 def read_cases(path: str | Path, format: str | None = None) -> list[CaseInput]:
     """Every row of the file as a :class:`CaseInput`, or :class:`ImportRejected` listing all problems.
 

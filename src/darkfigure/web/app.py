@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from starlette.datastructures import MutableHeaders
@@ -50,6 +50,7 @@ def create_app(store, config: WebConfig, results: Path | None = None) -> FastAPI
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (accounts, cases, admin):
         app.include_router(module.router)
+    app.add_api_route("/favicon.ico", _no_icon, methods=["GET"], include_in_schema=False)
     app.add_middleware(
         SessionCookieMiddleware, secret=config.session_secret, max_age=config.session_max_age,
         same_site=config.same_site, secure=config.secure_cookies,
@@ -72,20 +73,27 @@ def _add_error_pages(app: FastAPI) -> None:
 
 def error_page(
     request: Request, status: int, key: str | None = None, message: str | None = None, field: str | None = None,
-    **fields: object,
+    back: tuple[str, str] | None = None, **fields: object,
 ) -> HTMLResponse:
-    """An error page in the request's language: status, title, message (text ``key`` or as given), field at fault."""
+    """An error page in the request's language: status, title, message (text ``key`` or as given), field at
+    fault, and a way back (``(path, text key)``; the start page when None)."""
     t = translator(language(request))
     message = message if message is not None else t(key or f"error.{status}", **fields)
     return render(
         request, "error.j2", status_code=status, status=status, title=t(f"status.{status}"), message=message,
-        field=field,
+        field=field, back=back[0] if back else None, back_label=back[1] if back else None,
     )
 
 
+async def _no_icon() -> Response:
+    """No icon, and no 404 in the log for every page a browser opens."""
+    return Response(status_code=204, headers={"cache-control": "max-age=86400"})
+
+
 async def _to_login(request: Request, exc: Exception) -> RedirectResponse:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return redirect(f"/login?next={target}" if target != "/" else "/login")
+    # the page only, never its query: a searched name must not travel on in next= (and so into logs)
+    target = request.url.path
+    return redirect(f"/login?next={target}" if target != "/" and request.method == "GET" else "/login")
 
 
 async def _http_error(request: Request, exc: Exception) -> HTMLResponse:

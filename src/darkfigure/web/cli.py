@@ -9,7 +9,10 @@ from typing import Annotated, Any
 import typer
 
 _DATABASE = "Case store: a SQLite file path or a database URL (default $DARKFIGURE_CASE_DB or cases.db)."
-_KEY_FILE = "Key file of the case store (default $DARKFIGURE_CASE_KEY_FILE); also signs the session cookies."
+_KEY_FILE = (
+    "Key file of the case store (default $DARKFIGURE_CASE_KEY_FILE, else cases.key as `darkfigure cases init` "
+    "writes it); also signs the session cookies."
+)
 _RESULTS = "Folder of `darkfigure run` output folders whose latest estimates the dashboard shows."
 
 

@@ -99,6 +99,27 @@ def picklist_options(name: str) -> dict[str, str]:
     return dict(picklist.options) if picklist else {}
 
 
-def sections() -> list[tuple[str, list[FieldSpec]]]:
-    """The case fields grouped by HTCDS section, in form order."""
-    return [(section, [f for f in FIELDS.values() if f.section == section]) for section in SECTIONS]
+_FAMILY_FIRST = ("ko",)  # languages whose names put the family name first
+_NAME_ORDER = {"prs_SecondName": 0, "prs_FirstName": 1, "prs_MiddleName": 2}
+
+
+def sections(language: str = "en") -> list[tuple[str, list[FieldSpec]]]:
+    """The case fields grouped by HTCDS section, in form order; the name fields given name first, except
+    in languages that put the family name first (Korean).
+
+    >>> [f.name for f in sections("ko")[0][1][:4]]
+    ['prs_Salutation', 'prs_SecondName', 'prs_FirstName', 'prs_MiddleName']
+    """
+    grouped = [(section, [f for f in FIELDS.values() if f.section == section]) for section in SECTIONS]
+    if language not in _FAMILY_FIRST:
+        return grouped
+    return [(section, _family_first(specs)) for section, specs in grouped]
+
+
+def _family_first(specs: list[FieldSpec]) -> list[FieldSpec]:
+    slots = [i for i, f in enumerate(specs) if f.name in _NAME_ORDER]
+    names = sorted((specs[i] for i in slots), key=lambda f: _NAME_ORDER[f.name])
+    ordered = list(specs)
+    for i, spec in zip(slots, names, strict=True):
+        ordered[i] = spec
+    return ordered

@@ -17,6 +17,9 @@ RESULTS_ENV = "DARKFIGURE_WEB_RESULTS"
 def build_app(database: str | None, key_file: Path | None, results: Path | None = None, **store_options) -> FastAPI:
     """Open the case store (migrating it to the newest schema) and build the application over it.
 
+    The key is checked against the database first (another store's key file is refused);
+    ``create=False`` (as ``darkfigure serve`` passes) refuses a database that does not exist.
+
     >>> import tempfile, pathlib
     >>> from darkfigure.casestore import KeyRing
     >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -26,8 +29,8 @@ def build_app(database: str | None, key_file: Path | None, results: Path | None 
     """
     from darkfigure.casestore import open_store
 
-    secret = session_secret(key_file)
     store = open_store(database, key_file, **store_options)
+    secret = session_secret(key_file)
     return create_app(store, WebConfig(session_secret=secret), results=results)
 
 
@@ -36,7 +39,8 @@ def app_from_environment() -> FastAPI:
     key_file = os.environ.get("DARKFIGURE_CASE_KEY_FILE")
     results = os.environ.get(RESULTS_ENV)
     return build_app(
-        os.environ.get("DARKFIGURE_CASE_DB"), Path(key_file) if key_file else None, Path(results) if results else None
+        os.environ.get("DARKFIGURE_CASE_DB"), Path(key_file) if key_file else None, Path(results) if results else None,
+        create=False,
     )
 
 
@@ -46,12 +50,16 @@ def serve(
     """Serve until stopped; with ``workers`` > 1 each worker opens the store itself."""
     import uvicorn
 
+    from darkfigure.casestore.cli import default_key
+
     _log_to_stderr()
+    key_file = default_key(key_file)
+    logging_ = {"log_config": log_config(), "log_level": "info", "proxy_headers": True, "server_header": False}
     if workers <= 1:
-        app = build_app(database, key_file, results)
-        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True, server_header=False)
+        app = build_app(database, key_file, results, create=False)
+        uvicorn.run(app, host=host, port=port, **logging_)
         return
-    build_app(database, key_file, results).state.store.close()  # migrate once, refuse bad settings early
+    build_app(database, key_file, results, create=False).state.store.close()  # migrate once, refuse bad settings early
     os.environ[SESSION_SECRET_ENV] = session_secret(key_file)
     for name, value in (("DARKFIGURE_CASE_DB", database), ("DARKFIGURE_CASE_KEY_FILE", key_file),
                         (RESULTS_ENV, results)):
@@ -59,7 +67,35 @@ def serve(
             os.environ[name] = str(value)
     # a worker imports darkfigure (scipy, numba) before it answers: give it longer than uvicorn's 5 s
     uvicorn.run("darkfigure.web.server:app_from_environment", factory=True, host=host, port=port, workers=workers,
-                log_level="info", proxy_headers=True, server_header=False, timeout_worker_healthcheck=120)
+                timeout_worker_healthcheck=120, **logging_)
+
+
+class NoQueryFilter(logging.Filter):
+    """Drops the query string from uvicorn's access lines: a searched name must never reach a log.
+
+    >>> record = logging.LogRecord("uvicorn.access", 20, "", 0, '%s - "%s %s HTTP/%s" %d',
+    ...                            ("1.2.3.4:5", "GET", "/cases?q=mina", "1.1", 200), None)
+    >>> NoQueryFilter().filter(record), record.getMessage()
+    (True, '1.2.3.4:5 - "GET /cases HTTP/1.1" 200')
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
+def log_config() -> dict:
+    """uvicorn's logging setup with :class:`NoQueryFilter` on the access log (each worker applies it too)."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["no_query"] = {"()": "darkfigure.web.server.NoQueryFilter"}
+    config["handlers"]["access"]["filters"] = ["no_query"]
+    return config
 
 
 def _log_to_stderr() -> None:

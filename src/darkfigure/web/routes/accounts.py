@@ -108,10 +108,10 @@ def _throttled(username: str) -> bool:
 
 
 def _local(target: str | None) -> str:
-    """Only paths on this site may follow a login (no open redirect)."""
+    """Only paths on this site, without their query, may follow a login (no open redirect)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/dashboard"
-    return target
+    return target.split("?", 1)[0].split("#", 1)[0]  # never a query: it could hold a searched name
 
 
 def _log_in(request: Request, actor: Actor, organisation: str) -> None:

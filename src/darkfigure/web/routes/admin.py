@@ -44,9 +44,9 @@ def import_form(request: Request, actor: Writer) -> HTMLResponse:
 @router.get("/import/template.csv")
 def import_template(actor: Writer) -> Response:
     """An empty CSV with every column the import accepts."""
-    from darkfigure.casestore import IMPORT_COLUMNS
+    from darkfigure.casestore.transfer import template_text
 
-    return Response(",".join(IMPORT_COLUMNS) + "\n", media_type="text/csv",
+    return Response(template_text(), media_type="text/csv",
                     headers={"content-disposition": 'attachment; filename="darkfigure-import.csv"'})
 
 
@@ -66,6 +66,10 @@ async def import_cases(request: Request, actor: Writer, file: UploadFile) -> Res
                                          format=IMPORT_FORMATS[suffix], progress=_log_progress)
     except ImportRejected as err:
         return render(request, "import.j2", status_code=422, section="import", problems=err.problems, error=err)
+    except InputError as err:  # not a CSV or XLSX after all (a renamed file): back to the import form
+        from darkfigure.web.app import error_page
+
+        return error_page(request, 422, message=err.message, field=err.column, back=("/import", "error.back_import"))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     log.info("import of %s finished: %d rows", file.filename, report.rows)

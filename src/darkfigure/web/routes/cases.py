@@ -12,7 +12,7 @@ from darkfigure.casestore.fields import FIELDS
 from darkfigure.casestore.types import HIDDEN, PURPOSES, Actor, CaseNotFound
 from darkfigure.errors import AccessDenied, InputError
 from darkfigure.web import forms
-from darkfigure.web.pages import flash, redirect, render, store_call, user_with
+from darkfigure.web.pages import flash, language, redirect, render, store_call, user_with
 
 router = APIRouter()
 Reader = Annotated[Actor, Depends(user_with("read"))]
@@ -33,14 +33,40 @@ async def case_list(
     consent: Annotated[str, Query(max_length=20)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    """Search by case code (or, for caseworkers, name words through the blind index) and filter."""
+    """Filter, and search by case code in the address (names go by POST to /cases/search)."""
     chosen = {"status": status, "gender": gender, "type_of_exploitation": type_of_exploitation,
               "year": int(year) if year else None, "consent": consent}
+    return await _list_page(request, actor, q, chosen, page)
+
+
+@router.post("/cases/search", response_class=HTMLResponse)
+async def case_search(request: Request, actor: Reader) -> HTMLResponse:
+    """The search form: by POST, so a name searched never enters an address, a browser history, a proxy's
+    or the server's log (the filters and page come in the form too)."""
+    form = await request.form()
+
+    def text(name: str, limit: int = 60) -> str:
+        value = form.get(name, "")
+        return value.strip()[:limit] if isinstance(value, str) else ""
+
+    year, page = text("year", 4), text("page", 6)
+    chosen = {"status": text("status"), "gender": text("gender"), "type_of_exploitation": text("type_of_exploitation"),
+              "year": int(year) if re.fullmatch(r"\d{4}", year) else None, "consent": text("consent", 20)}
+    number = min(max(int(page), 1), 100_000) if page.isdigit() else 1
+    return await _list_page(request, actor, text("q", 200), chosen, number)
+
+
+@router.get("/cases/search")
+def case_search_address(actor: Reader) -> RedirectResponse:
+    return redirect("/cases")
+
+
+async def _list_page(request: Request, actor: Actor, q: str, chosen: dict, page: int) -> HTMLResponse:
     filters = {k: v for k, v in chosen.items() if v not in ("", None)}
     per_page = request.app.state.config.per_page
     found = await store_call(request, "list_cases", actor, search=q.strip() or None, filters=filters, page=page,
                              per_page=per_page)
-    query = {"q": q, **{k: ("" if v is None else v) for k, v in chosen.items()}}
+    query = {k: ("" if v is None else v) for k, v in chosen.items()}
     return render(
         request, "cases/list.j2", section="cases", found=found, q=q, filters=chosen, query=query,
         purposes=PURPOSES, status_options=forms.picklist_options("cas_Status"),
@@ -74,7 +100,7 @@ async def case_view(request: Request, code: str, actor: Reader) -> HTMLResponse:
     case = await _case_call(request, "get_case", actor, _checked(code))
     events = sorted(case.events, key=lambda e: (str(e.date) if e.date not in (None, HIDDEN) else str(e.year or "")))
     return render(
-        request, "cases/view.j2", section="cases", case=case, events=events, sections=forms.sections(),
+        request, "cases/view.j2", section="cases", case=case, events=events, sections=forms.sections(language(request)),
         hidden=HIDDEN, purposes=PURPOSES, event_types=forms.picklist_options("hte_Type"),
     )
 
@@ -141,7 +167,8 @@ def _case_form(request: Request, mode: str, values: dict, consents: dict, case=N
     field = getattr(error, "column", None)
     return render(
         request, "cases/form.j2", status_code=422 if error else 200, section="new" if mode == "new" else "cases",
-        mode=mode, case=case, values=values, consents=consents, sections=forms.sections(), purposes=PURPOSES,
+        mode=mode, case=case, values=values, consents=consents, sections=forms.sections(language(request)),
+        purposes=PURPOSES,
         options=forms.picklist_options, error=error, error_field=field if field in FIELDS else None,
         error_message=getattr(error, "message", str(error)) if error else None,
     )
