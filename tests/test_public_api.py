@@ -10,6 +10,7 @@ PUBLIC = [
     "darkfigure.estimation",
     "darkfigure.linkage",
     "darkfigure.pipeline",
+    "darkfigure.pprl",
     "darkfigure.publish",
     "darkfigure.report",
     "darkfigure.simulate",

@@ -227,7 +227,7 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
 
 # Commands that live with their capability: each module's ``register(app, user_errors)`` adds them.
 # The modules import only typer at load time, so ``darkfigure --help`` stays fast.
-_COMMAND_MODULES = ("darkfigure.publish.cli", "darkfigure.casestore.cli", "darkfigure.web.cli")
+_COMMAND_MODULES = ("darkfigure.pprl.cli", "darkfigure.publish.cli", "darkfigure.casestore.cli", "darkfigure.web.cli")
 
 
 def _register_commands() -> None:
