@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # fcntl is Unix only: elsewhere SQLite's busy handler alone
+    fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -48,8 +54,64 @@ def make_engine(url: str) -> Engine:
         ) from None
     if engine.dialect.name == "sqlite":
         _sqlite_setup(engine)
-        _WRITE_LOCKS[engine] = threading.Lock()
+        database = parsed.database
+        _WRITE_LOCKS[engine] = WriterTurn(f"{database}-writer" if database and database != ":memory:" else None)
     return engine
+
+
+class WriterTurn:
+    """The writers of one SQLite database take turns here: the threads of a process on a lock, the
+    processes (uvicorn workers) on an exclusive ``flock`` of ``<database>-writer``, polled every
+    0.2 ms. Without it a second process meets the write lock in SQLite's busy handler, which sleeps
+    1, 2, 5, 10, 15 ... ms between tries: under concurrent writes (each name search writes an audit
+    entry) that was the tail of the latency. Past :data:`BUSY_SECONDS` the writer goes on to SQLite's
+    own busy timeout, which stays the arbiter (a process without this lock is still safe).
+
+    >>> turn = WriterTurn(None)
+    >>> with turn.taken():
+    ...     turn.lock.locked()
+    True
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self.lock, self.path = threading.Lock(), path
+        self._file: tuple[int, object] | None = None  # (process id, open file): a fork reopens it
+
+    @contextmanager
+    def taken(self) -> Iterator[None]:
+        if not self.lock.acquire(timeout=BUSY_SECONDS):
+            yield
+            return
+        try:
+            handle = self._locked_file()
+            try:
+                yield
+            finally:
+                if handle is not None:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+        finally:
+            self.lock.release()
+
+    def _locked_file(self):
+        """The lock file, locked (None when there is none or it stayed taken past the busy time)."""
+        if self.path is None or fcntl is None:
+            return None
+        try:
+            if self._file is None or self._file[0] != os.getpid():
+                self._file = (os.getpid(), open(self.path, "a+b"))  # noqa: SIM115 - held for the engine's life
+            handle = self._file[1]
+        except OSError:  # a read-only folder: SQLite's busy handler alone
+            self.path = None
+            return None
+        deadline = time.monotonic() + BUSY_SECONDS
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return handle
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return None
+                time.sleep(0.0002)
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -75,27 +137,22 @@ def _sqlite_setup(engine: Engine) -> None:
 
 @contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
-    """A transaction that writes. On SQLite the writers of one process take turns on a lock first, so
-    they queue here rather than sleep and retry in SQLite's busy handler (only the writers of other
-    processes meet there).
+    """A transaction that writes. On SQLite the writers take turns first (:class:`WriterTurn`: threads on
+    a lock, processes on a lock file), so they queue here rather than sleep and retry in SQLite's busy
+    handler.
 
     >>> engine = make_engine("sqlite://")
     >>> with writing(engine) as conn:
     ...     conn.exec_driver_sql("SELECT 1").scalar_one()
     1
     """
-    lock = _WRITE_LOCKS.get(engine)
-    if lock is None:
+    turn = _WRITE_LOCKS.get(engine)
+    if turn is None:
         with engine.begin() as connection:
             yield connection
         return
-    turn = lock.acquire(timeout=BUSY_SECONDS)  # past that, SQLite's own busy timeout decides
-    try:
-        with engine.begin() as connection:
-            yield connection
-    finally:
-        if turn:
-            lock.release()
+    with turn.taken(), engine.begin() as connection:  # past BUSY_SECONDS, SQLite's own busy timeout decides
+        yield connection
 
 
 @contextmanager

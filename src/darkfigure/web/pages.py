@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -19,9 +20,10 @@ from darkfigure.web.i18n import catalogue, choose_language, translator
 from darkfigure.web.security import csrf_token
 
 TEMPLATES = Path(__file__).parent / "templates"
+# templates compiled once per process (no stat of every file on every page: they change with a release)
 _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
-    trim_blocks=True, lstrip_blocks=True,
+    trim_blocks=True, lstrip_blocks=True, auto_reload=False, cache_size=-1,
 )
 RECHECK_SECONDS = 30  # how stale a user's role or active flag may be in one process
 # what each role may do in the interface; the store checks again on every call
@@ -135,10 +137,20 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
         request=request, lang=lang, t=t, user=actor, csrf=csrf_token(request), flashes=flashes,
         can=lambda ability: may(actor, ability), section=context.pop("section", None),
         field_label=lambda field: _label(lang, f"fieldname.{field}", FIELDS[field].label if field in FIELDS else field),
-        option_label=lambda picklist, value: _label(lang, f"pick.{picklist}.{value}", _english(picklist, value)),
+        option_label=lambda picklist, value: option_label(lang, picklist, value),
         **context,
     )
     return HTMLResponse(page, status_code=status_code)
+
+
+@functools.lru_cache(maxsize=4096)
+def option_label(lang: str, picklist: str, value: str) -> str:
+    """The label of one picklist value in ``lang`` (its English label, or the value, when untranslated).
+
+    >>> option_label("en", "cas_Status", "Active")
+    'Active'
+    """
+    return _label(lang, f"pick.{picklist}.{value}", _english(picklist, value))
 
 
 def _label(lang: str, key: str, english: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -66,8 +67,32 @@ def serve(
         if value is not None:
             os.environ[name] = str(value)
     # a worker imports darkfigure (scipy, numba) before it answers: give it longer than uvicorn's 5 s
-    uvicorn.run("darkfigure.web.server:app_from_environment", factory=True, host=host, port=port, workers=workers,
-                timeout_worker_healthcheck=120, **logging_)
+    config = uvicorn.Config("darkfigure.web.server:app_from_environment", factory=True, host=host, port=port,
+                            workers=workers, timeout_worker_healthcheck=120, **logging_)
+    from uvicorn.supervisors import Multiprocess
+
+    try:
+        Multiprocess(config, sockets=[tcp_socket(config.bind_socket())]).run()
+    except KeyboardInterrupt:
+        pass
+
+
+def tcp_socket(sock: socket.socket) -> socket.socket:
+    """The listening socket with its protocol named (TCP), so that asyncio sets TCP_NODELAY on every
+    connection a worker accepts. uvicorn binds a socket for its workers without naming the protocol
+    (0); asyncio then leaves Nagle's algorithm on, and every response written in two parts (headers,
+    body) waited for the client's delayed ACK: 40 ms more on each page.
+
+    >>> listening = tcp_socket(socket.socket(socket.AF_INET))
+    >>> listening.proto == socket.IPPROTO_TCP
+    True
+    >>> listening.close()
+    """
+    if sock.family not in (socket.AF_INET, socket.AF_INET6) or sock.proto == socket.IPPROTO_TCP:
+        return sock
+    named = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+    named.set_inheritable(True)
+    return named
 
 
 class NoQueryFilter(logging.Filter):
