@@ -29,7 +29,6 @@ Errors name the mapping file or the list's file, the list and the field, and say
 from __future__ import annotations
 
 import difflib
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from darkfigure._toml import read_toml
 from darkfigure.errors import InputError
 from darkfigure.linkage import names
 
@@ -143,12 +143,7 @@ def read_mapping(path: str | Path) -> ColumnMapping:
     'a.csv'
     """
     path = Path(path)
-    try:
-        spec = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read the mapping file ({err}); check the path", source=str(path)) from err
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"the mapping file is not valid TOML: {err}", source=str(path)) from err
+    spec = read_toml(path, "the mapping file")
     lists = spec.get("lists")
     if not isinstance(lists, dict):
         raise InputError(

@@ -32,6 +32,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from darkfigure._toml import read_toml
 from darkfigure.errors import InputError
 
 DEFAULT_SCHEMA = "person-v2"
@@ -180,12 +181,7 @@ def read_schema(path: str | Path | None = None) -> EncodingSchema:
     if path is None:
         return default_schema()
     path = Path(path)
-    try:
-        spec = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read the schema file ({err}); check the path", source=str(path)) from err
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"the schema file is not valid TOML: {err}", source=str(path)) from err
+    spec = read_toml(path, "the schema file")
     return parse_schema(spec, source=str(path))
 
 

@@ -6,12 +6,12 @@ setting by setting, so a mistyped key or an impossible epsilon is refused before
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from darkfigure._toml import read_toml
 from darkfigure.errors import InputError
 from darkfigure.estimation.api import METHODS
 
@@ -88,12 +88,7 @@ def load_release_config(path: str | Path) -> ReleaseConfig:
     (10, 0.5, 2.0)
     """
     path = Path(path)
-    try:
-        spec = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read the release configuration ({err}); check the path", source=str(path)) from None
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"the release configuration is not valid TOML: {err}", source=str(path)) from None
+    spec = read_toml(path, "the release configuration")
     return parse_release_config(spec, source=str(path), base=path.parent)
 
 
