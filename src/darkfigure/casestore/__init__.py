@@ -11,6 +11,7 @@ organisation, and every view or change of identifying data is written to a hash-
 """
 
 from darkfigure.casestore.crypto import FAST_TEST_HASHER, KeyRing, blind_index, name_tokens
+from darkfigure.casestore.erasure import ErasureReport
 from darkfigure.casestore.fields import FIELDS, PICKLISTS, FieldSpec, Picklist, check_value
 from darkfigure.casestore.service import CaseStore, open_store
 from darkfigure.casestore.transfer import IMPORT_COLUMNS
@@ -59,6 +60,7 @@ __all__ = [
     "CaseSummary",
     "CaseView",
     "Counts",
+    "ErasureReport",
     "EventInput",
     "EventView",
     "FieldSpec",

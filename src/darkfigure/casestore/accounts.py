@@ -148,6 +148,31 @@ class Accounts:
                 (f"user:{username}",),
             )
 
+    def change_own_password(self, actor: Actor, current: str, new: str) -> None:
+        """Change the actor's own password, once the current one is proven (InputError naming
+        ``current_password`` otherwise, and nothing changes); audited as ``set_password``.
+
+        >>> import tempfile, pathlib
+        >>> from darkfigure.casestore import FAST_TEST_HASHER, KeyRing, open_store
+        >>> store = open_store(pathlib.Path(tempfile.mkdtemp()) / "c.db", KeyRing.generate(),
+        ...                    password_hasher=FAST_TEST_HASHER)
+        >>> ada = store.create_first_administrator("Shelter", "ada", "correct horse 1")[1]
+        >>> store.change_own_password(ada, "correct horse 1", "purple stapler 22")
+        >>> store.authenticate("ada", "purple stapler 22").username
+        'ada'
+        """
+        try:
+            check_password(new, actor.username)
+        except InputError as err:
+            raise InputError(err.message, column="new_password") from None
+        proven = self.authenticate(actor.username, current)
+        if proven is None or proven.id != actor.id:
+            raise InputError("the current password is not right; type the password you log in with",
+                             column="current_password")
+        if new == current:
+            raise InputError("the new password is the current one; choose another", column="new_password")
+        self.set_password(actor, actor.username, new)
+
     def authenticate(self, username: str, password: str) -> Actor | None:
         """The user if the password is right (and the user active), else None; same work either way."""
         if self._dummy_hash is None:  # made on the first attempt, whoever it names, so both cost the same

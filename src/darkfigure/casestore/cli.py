@@ -1,4 +1,5 @@
-"""Commands of the case store: ``darkfigure cases init|create-admin|import|export|template|audit-verify|rotate-key``.
+"""Commands of the case store: ``darkfigure cases init|create-admin|import|export|template|audit-verify|rotate-key``
+and ``erase``.
 
 The command line holds the key, so it acts as an administrator (``cli``) of the organisation named.
 Every command finds the database and key where ``init`` put them (``cases.db`` and ``cases.key`` in the
@@ -205,6 +206,52 @@ def register(app: typer.Typer, user_errors: Callable[[], Any]) -> None:
                 message = f"re-encrypted {done} values with key {store.ring.active}"
             store.close()
         typer.echo(message)
+
+    @cases.command()
+    def erase(
+        code: Annotated[str, typer.Argument(help="The case code, e.g. K7M4-QX9P.")],
+        org: Annotated[str, typer.Option("--org", help="The organisation the case belongs to.")],
+        reason: Annotated[str, typer.Option(help="Why (kept in the audit log in clear): never the person's name.")],
+        user: Annotated[
+            str | None,
+            typer.Option(help="The administrator who erases (in the audit log); default cli."),
+        ] = None,
+        yes: Annotated[bool, typer.Option("--yes", help="Confirm: an erasure cannot be undone.")] = False,
+        db: DbOption = None,
+        key: KeyOption = None,
+    ) -> None:
+        """Erase a whole case (the right to erasure): the case, its events, perpetrators, support plans,
+        consents and name index, in one transaction; the audit log keeps the code, who and why."""
+        with user_errors():
+            from darkfigure.errors import InputError
+
+            if not yes:
+                raise InputError(f"erasing case {code} cannot be undone; add --yes to erase it")
+            store = _open(db, key)
+            try:
+                report = store.erase_case(_administrator(store, org, user), code, reason)
+            finally:
+                store.close()
+        typer.echo(f"case {report.code} erased ({report.deleted} rows)")
+        if report.wal_cleared is False:
+            typer.echo(
+                "warning: another connection was reading, so the database's -wal file keeps the erased bytes "
+                "until its next full checkpoint (SQLite makes one when the last connection closes)",
+                err=True,
+            )
+
+
+def _administrator(store, org: str, username: str | None):
+    """The acting administrator: ``cli`` of ``org``, or the named active administrator of ``org``."""
+    from darkfigure.errors import AccessDenied
+
+    cli = store.system_actor(org)
+    if username is None:
+        return cli
+    found = [u for u in store.users(cli) if u.username == username]
+    if not found or found[0].role != "administrator":
+        raise AccessDenied(f"option --user: {username!r} is not an active administrator of {org}")
+    return found[0]
 
 
 def _as_option(err):

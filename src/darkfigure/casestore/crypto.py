@@ -203,14 +203,15 @@ def _derive(master: bytes, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master)
 
 
-def name_tokens(text: str | None) -> list[str]:
+def name_tokens(text: str | None, split_hangul: bool = True) -> list[str]:
     """The normalised words of a name: NFKC, case-folded, accents removed, split at non-letters; a
-    Hangul word of 2-4 syllables also gives its first syllable and the rest (family and given name).
+    Hangul word of 2-4 syllables also gives its first syllable and the rest (family and given name),
+    unless ``split_hangul`` is False (a search: 민지 must find 김민지, not ask for 민 and 지 too).
 
     >>> name_tokens("  José-María  O'Brien")
     ['jose', 'maria', 'o', 'brien']
-    >>> name_tokens("김민지")
-    ['김민지', '김', '민지']
+    >>> name_tokens("김민지"), name_tokens("민지", split_hangul=False)
+    (['김민지', '김', '민지'], ['민지'])
     """
     if not text:
         return []
@@ -220,7 +221,7 @@ def name_tokens(text: str | None) -> list[str]:
     for word in re.split(r"[\W_]+", plain):
         if word:
             tokens.append(word)
-            if 2 <= len(word) <= 4 and all("\uac00" <= c <= "\ud7a3" for c in word):
+            if split_hangul and 2 <= len(word) <= 4 and all("\uac00" <= c <= "\ud7a3" for c in word):
                 tokens += [word[0], word[1:]]
     return list(dict.fromkeys(tokens))
 

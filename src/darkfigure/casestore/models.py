@@ -192,6 +192,7 @@ store_check = Table(  # one row: a random store id and HMAC(MAC key, label + sto
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("store_id", String(64), nullable=False),
     Column("check_value", String(64), nullable=False),
+    Column("name_index", Integer, nullable=False, server_default=text("1")),  # see name_index.py
 )
 ENCRYPTED_COLUMNS = {
     "cases": tuple(spec.column for spec in FIELDS.values() if spec.identifying),

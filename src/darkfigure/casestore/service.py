@@ -15,11 +15,12 @@ from typing import Any
 from argon2 import PasswordHasher
 from sqlalchemy import Connection, delete, insert, select, update
 
-from darkfigure.casestore import audit, records
+from darkfigure.casestore import audit, erasure, records
 from darkfigure.casestore.accounts import Accounts, now, require, same_org
 from darkfigure.casestore.crypto import KeyRing, name_tokens
+from darkfigure.casestore.erasure import ErasureReport
 from darkfigure.casestore.fields import FIELDS, NAME_FIELDS, OUTGOING_REFERRAL
-from darkfigure.casestore.listing import IDENTITY_ROLES, Listing, exploitation_rows, org_index, touch_cases
+from darkfigure.casestore.listing import IDENTITY_ROLES, Listing, exploitation_rows, index_tokens, touch_cases
 from darkfigure.casestore.models import case_exploitation, cases, consents, events
 from darkfigure.casestore.models import name_tokens as name_tokens_table
 from darkfigure.casestore.models import perpetrators as perpetrators_table
@@ -32,6 +33,7 @@ from darkfigure.casestore.types import (
     Actor,
     CaseInput,
     CaseNotFound,
+    CaseSummary,
     CaseView,
     EventInput,
     ImportReport,
@@ -64,6 +66,7 @@ class CaseStore(Accounts, Listing, Oversight):
         self.hasher = hasher
         self._dummy_hash: str | None = None  # made on the first unknown user name
         self._totals, self._totals_lock = {}, threading.Lock()
+        self._search_log = audit.GroupCommit(engine, ring.audit_key)
 
     # -- cases ---------------------------------------------------------------------------------------
     def create_case(self, actor: Actor, data: CaseInput) -> str:
@@ -113,8 +116,7 @@ class CaseStore(Accounts, Listing, Oversight):
         return values
 
     def _name_tokens(self, organisation_id: int, names: dict[str, Any]) -> list[str]:
-        words = {t for n in NAME_FIELDS for t in name_tokens(names.get(n))}
-        return sorted(org_index(self.ring, organisation_id, t) for t in words)
+        return index_tokens(self.ring, organisation_id, [t for n in NAME_FIELDS for t in name_tokens(names.get(n))])
 
     def _checked(self, data: CaseInput) -> dict[str, Any]:
         checked, errors = records.check_fields(data.fields)
@@ -319,6 +321,18 @@ class CaseStore(Accounts, Listing, Oversight):
                 (f"consent:{purpose}={'yes' if given else 'no'}",),
             )
 
+    def erase_case(self, actor: Actor, code: str, reason: str) -> ErasureReport:
+        """Erase a case and every row of it in one transaction (administrators of its organisation only);
+        the audit log keeps ``erase_case`` with the code, the actor and ``reason`` (which must not name
+        the person). See :mod:`darkfigure.casestore.erasure` for what SQLite and PostgreSQL keep of the
+        deleted bytes."""
+        return erasure.erase_case(self, actor, code, reason)
+
+    def erasure_summary(self, actor: Actor, code: str) -> CaseSummary:
+        """The summary of a case the actor may erase (no identifying field, nothing audited), for a
+        confirmation page; refused as :meth:`erase_case` is."""
+        return erasure.erasable(self, actor, code)
+
     # -- import and export ---------------------------------------------------------------------------
     def import_file(self, actor: Actor, path: str | Path, format: str | None = None, progress=None) -> ImportReport:
         """Import cases from CSV or XLSX in HTCDS columns, all or nothing (one transaction).
@@ -419,6 +433,7 @@ def open_store(
     False
     """
     from darkfigure.casestore import keycheck
+    from darkfigure.casestore.name_index import upgrade_name_index
 
     ring = key if isinstance(key, KeyRing) else KeyRing.read(key) if key is not None else KeyRing.from_env()
     if ring is None:
@@ -440,6 +455,8 @@ def open_store(
             migrate(engine)
         if migrate_schema and not checked:
             keycheck.record_check(engine, ring)
+        if migrate_schema:
+            upgrade_name_index(engine, ring)
     except BaseException:
         engine.dispose()
         raise

@@ -40,7 +40,7 @@ def create_app(store, config: WebConfig, results: Path | None = None) -> FastAPI
     >>> app.title
     'darkfigure'
     """
-    from darkfigure.web.routes import accounts, admin, cases
+    from darkfigure.web.routes import accounts, admin, cases, erasure
 
     app = FastAPI(
         title="darkfigure", docs_url=None, redoc_url=None, openapi_url=None, dependencies=[Depends(csrf_guard)]
@@ -48,7 +48,7 @@ def create_app(store, config: WebConfig, results: Path | None = None) -> FastAPI
     app.state.store, app.state.config, app.state.results = store, config, results
     app.state.gate, app.state.users_seen = store_gate(store), {}
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (accounts, cases, admin):
+    for module in (accounts, cases, admin, erasure):
         app.include_router(module.router)
     app.add_api_route("/favicon.ico", _no_icon, methods=["GET"], include_in_schema=False)
     app.add_middleware(

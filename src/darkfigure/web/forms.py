@@ -8,10 +8,15 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from darkfigure.casestore.fields import FIELDS, PICKLISTS, FieldSpec
-from darkfigure.casestore.types import PURPOSES, CaseInput, EventInput
+from darkfigure.casestore.types import PURPOSES, CaseInput, EventInput, PerpetratorInput, SupportPlanInput
 
 SECTIONS = ("Person", "Victim Context", "Case")
 EVENT_FIELDS = ("type", "date", "country", "state", "city", "description")
+# the add-perpetrator and add-support-plan forms: HTCDS input name -> text key in locales [party]
+PERPETRATOR_FIELDS = {"prs_FirstName": "first_name", "prs_SecondName": "second_name",
+                      "per_RoleInProcess": "role_in_process", "per_RoleDetails": "role_details"}
+SUPPORT_PLAN_FIELDS = {"spl_Type": "type", "spl_Objectives": "objectives", "spl_ActionPlan": "action_plan",
+                       "spl_PlannedEndDate": "planned_end_date", "spl_ActualEndDate": "actual_end_date"}
 
 
 def case_fields(form: FormData, include_empty: bool) -> dict[str, Any]:
@@ -69,6 +74,45 @@ def event_of(form: FormData) -> EventInput:
     """
     parts = {name: (form.get(name) or "").strip() or None for name in EVENT_FIELDS}
     return EventInput(parts.pop("type") or "", **parts)
+
+
+def perpetrator_of(form: FormData) -> PerpetratorInput:
+    """A :class:`PerpetratorInput` from the add-perpetrator form (the store checks the pick-list).
+
+    >>> perpetrator_of(FormData([("prs_FirstName", " Lee "), ("per_RoleInProcess", "Smuggler")])).first_name
+    'Lee'
+    """
+    parts = party_values(form, PERPETRATOR_FIELDS)
+    return PerpetratorInput(parts["prs_FirstName"], parts["prs_SecondName"], parts["per_RoleInProcess"],
+                            parts["per_RoleDetails"])
+
+
+def support_plan_of(form: FormData) -> SupportPlanInput:
+    """A :class:`SupportPlanInput` from the add-support-plan form (empty parts left out).
+
+    >>> support_plan_of(FormData([("spl_Type", "Legal"), ("spl_PlannedEndDate", "")])).planned_end_date is None
+    True
+    """
+    parts = party_values(form, SUPPORT_PLAN_FIELDS)
+    return SupportPlanInput(parts["spl_Type"] or "", parts["spl_Objectives"], parts["spl_ActionPlan"],
+                            parts["spl_PlannedEndDate"], parts["spl_ActualEndDate"])
+
+
+def party_values(form: FormData, names: Mapping[str, str]) -> dict[str, Any]:
+    """The submitted values of one of those forms, as typed (to show them back): a list for the
+    multi-select role, stripped text or None for the others.
+
+    >>> party_values(FormData([("per_RoleInProcess", "Abuser")]), PERPETRATOR_FIELDS)["per_RoleInProcess"]
+    ['Abuser']
+    """
+    values: dict[str, Any] = {}
+    for name in names:
+        if name == "per_RoleInProcess":
+            values[name] = [v for v in form.getlist(name) if isinstance(v, str) and v.strip()]
+        else:
+            raw = form.get(name)
+            values[name] = (raw.strip() or None) if isinstance(raw, str) else None
+    return values
 
 
 def form_values(view_fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,9 @@ from starlette.concurrency import run_in_threadpool
 
 from darkfigure.casestore.types import ROLES, Actor
 from darkfigure.errors import AccessDenied, InputError
-from darkfigure.web.pages import current_actor, flash, redirect, render, store_call, store_of, user_with
+from darkfigure.web.i18n import translator
+from darkfigure.web.pages import current_actor, flash, language, redirect, render, store_call, store_of, user_with
+from darkfigure.web.security import CSRF_FIELD
 
 router = APIRouter()
 log = logging.getLogger("darkfigure.web")
@@ -164,3 +166,42 @@ async def deactivate_user(
     request.app.state.users_seen.clear()
     flash(request, "ok", "users.deactivated", username=username)
     return redirect("/users")
+
+
+@router.get("/account/password", response_class=HTMLResponse)
+def password_form(request: Request, actor: Annotated[Actor, Depends(user_with("read"))]) -> HTMLResponse:
+    return _password_page(request)
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+async def change_password(
+    request: Request,
+    actor: Annotated[Actor, Depends(user_with("read"))],
+    current_password: Annotated[str, Form()] = "",
+    new_password: Annotated[str, Form()] = "",
+    new_password_again: Annotated[str, Form()] = "",
+) -> Response:
+    """Change one's own password: the current one proven, the new one typed twice; then a new CSRF token.
+    Wrong current passwords count with failed logins (the same throttle)."""
+    if _throttled(actor.username):
+        raise HTTPException(status_code=429, detail="error.429")
+    try:
+        if new_password != new_password_again:
+            raise InputError(translator(language(request))("account.mismatch"), column="new_password_again")
+        check_password(new_password, "new_password")
+        # not through the gate, like the login: argon2 takes its time
+        await run_in_threadpool(store_of(request).change_own_password, actor, current_password, new_password)
+    except InputError as err:
+        if err.column == "current_password":
+            _FAILURES[actor.username[:100]].append(time.monotonic())
+            log.warning("wrong current password for %r on a password change", actor.username[:64])
+        return _password_page(request, err)
+    request.session.pop(CSRF_FIELD, None)  # the next page makes a new token
+    log.info("password changed by %s", actor.username)
+    flash(request, "ok", "account.changed")
+    return redirect("/dashboard")
+
+
+def _password_page(request: Request, error: InputError | None = None) -> HTMLResponse:
+    return render(request, "account/password.j2", status_code=422 if error else 200, section="account",
+                  error_message=error.message if error else None, error_field=error.column if error else None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from darkfigure.casestore.fields import FIELDS
 from darkfigure.casestore.types import HIDDEN, PURPOSES, Actor, CaseNotFound, CaseSummary
 from darkfigure.errors import AccessDenied, InputError
 from darkfigure.web import forms
+from darkfigure.web.i18n import translator
 from darkfigure.web.pages import flash, language, option_label, redirect, render, store_call, user_with
 
 router = APIRouter()
@@ -68,13 +70,33 @@ async def _list_page(request: Request, actor: Actor, q: str, chosen: dict, page:
     found = await store_call(request, "list_cases", actor, search=q.strip() or None, filters=filters, page=page,
                              per_page=per_page)
     query = {k: ("" if v is None else v) for k, v in chosen.items()}
+    lang = language(request)
     return render(
-        request, "cases/list.j2", section="cases", found=found, rows=table_rows(found.items, language(request)), q=q,
-        filters=chosen, query=query,
-        purposes=PURPOSES, status_options=forms.picklist_options("cas_Status"),
-        gender_options=forms.picklist_options("prs_Gender"),
-        exploitation_options=forms.picklist_options("vic_TypeOfExploitation"),
+        request, "cases/list.j2", section="cases", found=found, rows=table_rows(found.items, lang), q=q,
+        filters=chosen, query=query, status_options=options_html(lang, "cas_Status", chosen["status"]),
+        gender_options=options_html(lang, "prs_Gender", chosen["gender"]),
+        exploitation_options=options_html(lang, "vic_TypeOfExploitation", chosen["type_of_exploitation"]),
+        consent_options=options_html(lang, "purpose", chosen["consent"]),
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def options_html(lang: str, picklist: str, selected: str) -> Markup:
+    """The ``<option>`` elements of one filter (a pick-list, or ``purpose``), ``selected`` marked; made once
+    per language and choice (a loop of escaped template steps per page otherwise).
+
+    >>> str(options_html("en", "cas_Status", "Closed")).split("</option>")[2]
+    '<option value="Closed" selected>Closed'
+    """
+    if picklist == "purpose":
+        t = translator(lang)
+        labels = {p: t(f"purpose.{p}") for p in PURPOSES}
+    else:
+        labels = {v: option_label(lang, picklist, v) for v in forms.picklist_options(picklist)}
+    return Markup("".join(
+        f'<option value="{escape(v)}"{" selected" if v == selected else ""}>{escape(label)}</option>'
+        for v, label in labels.items()
+    ))
 
 
 _ROW = (
@@ -84,26 +106,46 @@ _ROW = (
 
 
 def table_rows(summaries: list, lang: str) -> Markup:
-    """The rows of the case table, every value escaped. Made here, not in the template: a label call
-    and an escape per template step made the table most of the page's cost (``Markup.format`` is
-    slower still: each value goes through ``escape`` and ``str.format`` instead).
+    """The rows of the case table, every value escaped. Made here, not in the template, from labels
+    escaped once per language and value (cached): an escape per cell of 50 rows was most of a list
+    page's cost.
 
     >>> from darkfigure.casestore.types import CaseSummary
     >>> row = table_rows([CaseSummary("K7M4-QX9P", "Active", None, 2025, None, (), ("KR", "<b>"), None)], "en")
     >>> str(row).split("</td>")[1:7]
     ['<td>Active', '<td>', '<td>', '<td>', '<td>KR, &lt;b&gt;', '<td>2025']
     """
-    return Markup("".join(_ROW.format(*map(escape, _cells(c, lang))) for c in summaries))
+    return Markup("".join(_row(c, lang) for c in summaries))
 
 
-def _cells(c: CaseSummary, lang: str) -> tuple:
-    tags = "".join(f'<span class="tag">{escape(option_label(lang, "vic_TypeOfExploitation", e))}</span> '
-                   for e in c.types_of_exploitation)
-    return (
-        c.code, option_label(lang, "cas_Status", c.status) if c.status else "",
-        option_label(lang, "prs_Gender", c.gender) if c.gender else "", c.age_broad or "", Markup(tags),
-        ", ".join(c.citizenship), c.registration_year or "", c.updated_at.date().isoformat() if c.updated_at else "",
+def _row(c: CaseSummary, lang: str) -> str:
+    return _ROW.format(
+        _escaped(c.code), _label_html(lang, "cas_Status", c.status), _label_html(lang, "prs_Gender", c.gender),
+        _escaped(c.age_broad), _tags_html(lang, c.types_of_exploitation), _joined_html(c.citizenship),
+        int(c.registration_year) if c.registration_year is not None else "",
+        c.updated_at.date().isoformat() if c.updated_at else "",
     )
+
+
+@functools.lru_cache(maxsize=8192)
+def _escaped(value: str | None) -> str:
+    return str(escape(value)) if value else ""
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_html(lang: str, picklist: str, value: str | None) -> str:
+    return str(escape(option_label(lang, picklist, value))) if value else ""
+
+
+@functools.lru_cache(maxsize=4096)
+def _tags_html(lang: str, values: tuple) -> str:
+    return "".join(f'<span class="tag">{escape(option_label(lang, "vic_TypeOfExploitation", e))}</span> '
+                   for e in values)
+
+
+@functools.lru_cache(maxsize=4096)
+def _joined_html(values: tuple) -> str:
+    return str(escape(", ".join(values)))
 
 
 @router.get("/cases/new", response_class=HTMLResponse)
@@ -128,11 +170,22 @@ async def create_case(request: Request, actor: Writer) -> Response:
 @router.get("/cases/{code}", response_class=HTMLResponse)
 async def case_view(request: Request, code: str, actor: Reader) -> HTMLResponse:
     """One case with its timeline of events; another organisation's case is a 404 page."""
-    case = await _case_call(request, "get_case", actor, _checked(code))
+    return _view_page(request, await _case_call(request, "get_case", actor, _checked(code)))
+
+
+def _view_page(request: Request, case, status_code: int = 200, party: str | None = None, values=None,
+               error=None) -> HTMLResponse:
+    """The case view; after a refused perpetrator or support plan (``party``), that form open again with
+    what was typed and the field at fault."""
     events = sorted(case.events, key=lambda e: (str(e.date) if e.date not in (None, HIDDEN) else str(e.year or "")))
     return render(
-        request, "cases/view.j2", section="cases", case=case, events=events, sections=forms.sections(language(request)),
-        hidden=HIDDEN, purposes=PURPOSES, event_types=forms.picklist_options("hte_Type"),
+        request, "cases/view.j2", status_code=status_code, section="cases", case=case, events=events,
+        sections=forms.sections(language(request)), hidden=HIDDEN, purposes=PURPOSES,
+        event_types=forms.picklist_options("hte_Type"), perpetrator_roles=forms.picklist_options("per_RoleInProcess"),
+        plan_types=forms.picklist_options("spl_Type"), perpetrator_fields=forms.PERPETRATOR_FIELDS,
+        plan_fields=forms.SUPPORT_PLAN_FIELDS, party=party, party_values=values or {},
+        party_error=getattr(error, "message", str(error)) if error else None,
+        party_field=getattr(error, "column", None) if error else None,
     )
 
 
@@ -204,3 +257,29 @@ def _case_form(request: Request, mode: str, values: dict, consents: dict, case=N
         error_message=getattr(error, "message", str(error)) if error else None,
     )
 
+
+
+@router.post("/cases/{code}/perpetrators", response_class=HTMLResponse)
+async def add_perpetrator(request: Request, code: str, actor: Writer) -> Response:
+    """Add a perpetrator (names, roles in the process); bad values come back on the case view (422)."""
+    form = await request.form()
+    return await _add_party(request, actor, _checked(code), "perpetrator", form, forms.perpetrator_of(form))
+
+
+@router.post("/cases/{code}/support-plans", response_class=HTMLResponse)
+async def add_support_plan(request: Request, code: str, actor: Writer) -> Response:
+    """Add a support plan (type, objectives, action plan, dates); bad values come back on the case view (422)."""
+    form = await request.form()
+    return await _add_party(request, actor, _checked(code), "support_plan", form, forms.support_plan_of(form))
+
+
+async def _add_party(request: Request, actor: Actor, code: str, party: str, form, item) -> Response:
+    method, names = {"perpetrator": ("add_perpetrator", forms.PERPETRATOR_FIELDS),
+                     "support_plan": ("add_support_plan", forms.SUPPORT_PLAN_FIELDS)}[party]
+    try:
+        await _case_call(request, method, actor, code, item)
+    except InputError as err:
+        case = await _case_call(request, "get_case", actor, code)
+        return _view_page(request, case, 422, party, forms.party_values(form, names), err)
+    flash(request, "ok", f"party.{party}_added")
+    return redirect(f"/cases/{code}#{party.replace('_', '-')}s")
