@@ -28,7 +28,15 @@ from darkfigure.pprl.encode import (
     read_secret,
     write_encoded,
 )
-from darkfigure.pprl.schema import EncodingSchema, FieldSpec, Hardening, default_schema, read_schema
+from darkfigure.pprl.schema import (
+    EncodingSchema,
+    FieldSpec,
+    Hardening,
+    Segment,
+    default_schema,
+    read_schema,
+    read_schema_named,
+)
 
 # The matching side loads Splink's linkage result classes: imported on first use, so that
 # `darkfigure --help` and encoding stay light.
@@ -42,6 +50,7 @@ __all__ = [
     "EncodingSchema",
     "FieldSpec",
     "Hardening",
+    "Segment",
     "audit_encoding",
     "audit_pattern_mining",
     "default_schema",
@@ -53,6 +62,7 @@ __all__ = [
     "pattern_mining_attack",
     "read_encoded",
     "read_schema",
+    "read_schema_named",
     "read_secret",
     "write_encoded",
 ]

@@ -57,7 +57,8 @@ class EncodedList:
 
     ``filters`` is uint64 (records x ``filter_bits // 64``); bit ``i`` of a filter is bit ``i % 64``
     of word ``i // 64``. ``blocks`` has one text column per blocking key (``block_<field>``), already
-    keyed and truncated; it may have no columns.
+    keyed and truncated; it may have no columns. ``segments`` is the segment layout of a segmented
+    schema (``(name, bits)`` one after another in the filter; empty: one unsegmented filter).
 
     >>> e = encode_list(pd.DataFrame({"family_name": ["Kim", "Ri"]}), default_schema(), b"k" * 32, "A")
     >>> e.filters.shape, e.n_records, e.record_ids.tolist()
@@ -70,6 +71,7 @@ class EncodedList:
     blocks: pd.DataFrame
     schema_id: str
     filter_bits: int
+    segments: tuple[tuple[str, int], ...] = ()
 
     @property
     def n_records(self) -> int:
@@ -151,12 +153,26 @@ def encode_list(
         raise InputError(f"the secret must have at least {SECRET_BYTES} bytes, got {len(secret)}")
     frame = _identity_columns(identities, name)
     ids = _record_ids(frame, record_ids)
+    if schema.segments:
+        return _encode_segmented(frame, ids, schema, secret, name)
     hasher = _TokenHasher(hardening.subkey(secret, "bloom"), schema.base_bits)
     filters = np.concatenate(
         [_encode_chunk(frame.iloc[s], ids[s], schema, secret, name, hasher) for s in _chunks(len(frame))]
     )
     blocks = block_keys(frame, schema, secret)
     return EncodedList(name, ids, np.ascontiguousarray(filters), blocks, schema.schema_id, schema.filter_bits)
+
+
+def _encode_segmented(
+    frame: pd.DataFrame, ids: np.ndarray, schema: EncodingSchema, secret: bytes, name: str
+) -> EncodedList:
+    """Each segment encoded as its own unsegmented filter (its fields, lengths and a key of its own
+    derived from the secret), the segments side by side."""
+    parts = [encode_list(frame, schema.segment_schema(g), hardening.subkey(secret, f"segment/{g.name}"), name, ids)
+             for g in schema.segments]
+    filters = np.ascontiguousarray(np.concatenate([p.filters for p in parts], axis=1))
+    return EncodedList(name, ids, filters, block_keys(frame, schema, secret), schema.schema_id, schema.filter_bits,
+                       schema.segment_layout)
 
 
 def _chunks(n: int) -> Iterator[slice]:
@@ -419,6 +435,8 @@ def write_encoded(encoded: EncodedList, path: str | Path) -> Path:
     header = {"format": FORMAT, "version": FORMAT_VERSION, "list": encoded.name, "schema_id": encoded.schema_id,
               "filter_bits": encoded.filter_bits, "block_columns": list(encoded.blocks.columns),
               "n_records": encoded.n_records}  # fmt: skip
+    if encoded.segments:
+        header["segments"] = [[g, bits] for g, bits in encoded.segments]
     raw = np.ascontiguousarray(encoded.filters.astype("<u8", copy=False)).view(np.uint8)
     blocks = encoded.blocks.to_dict(orient="records") if len(encoded.blocks.columns) else [{}] * encoded.n_records
     with path.open("w", encoding="utf-8", newline="\n") as out:
@@ -452,8 +470,10 @@ def read_encoded(path: str | Path) -> EncodedList:
         raw += record["bytes"]
     filters = np.frombuffer(bytes(raw), dtype="<u8").astype(np.uint64).reshape(len(ids), words)
     frame = pd.DataFrame({c: np.array(v, dtype=object) for c, v in blocks.items()}, index=pd.RangeIndex(len(ids)))
+    segments = tuple((str(g), int(bits)) for g, bits in header.get("segments", []))
     return EncodedList(
-        header["list"], np.array(ids, dtype=object), filters, frame, header["schema_id"], header["filter_bits"]
+        header["list"], np.array(ids, dtype=object), filters, frame, header["schema_id"], header["filter_bits"],
+        segments,
     )
 
 
@@ -470,6 +490,12 @@ def _header(lines: list[str], path: Path) -> dict[str, Any]:
             source=str(path),
             row=1,
         )
+    segments = header.get("segments", [])
+    ok = isinstance(segments, list) and all(isinstance(g, list) and len(g) == 2 and isinstance(g[1], int)
+                                            and g[1] > 0 and g[1] % 64 == 0 for g in segments)
+    if not ok or (segments and sum(g[1] for g in segments) != header["filter_bits"]):
+        raise InputError("the header's segments must be [name, bits] pairs, bits multiples of 64 adding up to "
+                         "filter_bits; the file may be damaged", source=str(path), row=1)
     return header
 
 

@@ -44,6 +44,7 @@ BINS = 400  # Dice bins of width 0.0025 on [0, 1]
 RANDOM_PAIRS = 1_000_000
 ALL_PAIRS_UP_TO = 2e9  # lists with at most this many pairs are compared pair by pair, without blocking
 FLOOR_PAIRS_PER_RECORD = 20  # the floor: random pairs above it, scaled to all pairs, about 20 per record
+SEGMENT_FLOOR_PAIRS_PER_RECORD = 200  # segmented filters: a lower floor, the segments' levels sort the pairs
 TAIL_PAIRS_PER_RECORD = (100, 30, 10)  # the tail of u is fitted through these levels
 _EDGES = np.linspace(0.0, 1.0, BINS + 1)
 _MID = (_EDGES[:-1] + _EDGES[1:]) / 2
@@ -286,16 +287,20 @@ def link_encoded(
     groupings, rules = _groupings(filters, blocks, lsh, seed, at_risk)
     clock.lap("block")
     sample = _random_pairs(filters, list_codes, link_type, groupings, seed, at_risk)
-    floor = sample.floor() if dice_floor is None else float(dice_floor)
+    segments = encoded[0].segments
+    floor = sample.floor(segmented=bool(segments)) if dice_floor is None else float(dice_floor)
     workers = available_workers() if workers is None else max(1, int(workers))
     left, right, dice = _compare(filters, groupings, floor, workers)
     if link_type == "link_only":
         keep = list_codes[left] != list_codes[right]
         left, right, dice = left[keep], right[keep], dice[keep]
     clock.lap("compare")
-    calibration, warnings = _calibrate(dice, sample, floor)
+    if segments:
+        probability, calibration, warnings = _segment_probability(filters, left, right, sample, segments)
+    else:
+        calibration, warnings = _calibrate(dice, sample, floor)
+        probability = calibration.probability(dice) if calibration is not None else np.zeros(len(dice))
     clock.lap("train")
-    probability = calibration.probability(dice) if calibration is not None else np.zeros(len(dice))
     keep = probability >= min(cut_offs)
     pairs = pd.DataFrame({"unique_id_l": left[keep], "unique_id_r": right[keep],
                           "match_probability": probability[keep], "dice": dice[keep]})
@@ -315,10 +320,14 @@ class _RandomPairs:
     compared: np.ndarray
     pairs_at_risk: float
     n_records: int
+    left: np.ndarray | None = None
+    right: np.ndarray | None = None
 
-    def floor(self) -> float:
-        """The default Dice floor of these random pairs (:func:`dice_floor`)."""
-        return dice_floor(self.dice, self.pairs_at_risk, self.n_records)
+    def floor(self, segmented: bool = False) -> float:
+        """The default Dice floor of these random pairs (:func:`dice_floor`; segmented filters: where
+        random pairs above it are about 200 per record)."""
+        per_record = SEGMENT_FLOOR_PAIRS_PER_RECORD if segmented else FLOOR_PAIRS_PER_RECORD
+        return dice_floor(self.dice, self.pairs_at_risk, self.n_records * per_record / FLOOR_PAIRS_PER_RECORD)
 
     def compared_share(self) -> np.ndarray:
         """Share of random pairs the blocking compares, per Dice bin: nondecreasing, 1 in bins with
@@ -355,7 +364,26 @@ def _random_pairs(
     compared = np.full(len(left), groupings is None)
     for g in groupings or []:
         compared |= (g.labels[left] == g.labels[right]) & (g.labels[left] >= 0)
-    return _RandomPairs(dice_scores(filters, filters, left, right), compared, float(at_risk), n)
+    return _RandomPairs(dice_scores(filters, filters, left, right), compared, float(at_risk), n, left, right)
+
+
+def _segment_probability(
+    filters: np.ndarray, left: np.ndarray, right: np.ndarray, sample: _RandomPairs,
+    segments: tuple[tuple[str, int], ...],
+) -> tuple[np.ndarray, Any, list[str]]:
+    """Segmented filters: match probability from each segment's Dice level, Fellegi-Sunter style
+    (:mod:`darkfigure.pprl.fellegi`), u from the random pairs, m by EM on the compared pairs."""
+    from darkfigure.pprl.fellegi import agreement_levels, fit_segment_model
+    from darkfigure.pprl.segments import segment_bounds, segment_dice
+
+    if len(left) < 2:
+        return np.zeros(len(left)), None, ["fewer than 2 record pairs reached the Dice floor: no pair is linked"]
+    bounds = segment_bounds([bits // 64 for _, bits in segments])
+    compared = agreement_levels(segment_dice(filters, left, right, bounds))
+    random = agreement_levels(segment_dice(filters, sample.left, sample.right, bounds))
+    model = fit_segment_model(compared, random, sample.pairs_at_risk, tuple(g for g, _ in segments))
+    warnings = [] if model.converged else ["the Fellegi-Sunter EM did not converge"]
+    return model.probability(compared), model, warnings
 
 
 def _calibrate(dice: np.ndarray, sample: _RandomPairs, floor: float) -> tuple[DiceCalibration | None, list[str]]:
@@ -432,12 +460,13 @@ def _compare(
 
 
 def _model(
-    link_type: str, encoded: list[EncodedList], calibration: DiceCalibration | None, floor: float,
+    link_type: str, encoded: list[EncodedList], calibration: Any, floor: float,
     warnings: list[str], compared: int, sample: _RandomPairs,
 ) -> dict[str, Any]:
     return {
         "link_type": link_type,
-        "comparison": "Dice similarity of encoded Bloom filters",
+        "comparison": ("Dice similarity per segment of encoded Bloom filters" if encoded[0].segments
+                       else "Dice similarity of encoded Bloom filters"),
         "schema_id": encoded[0].schema_id,
         "filter_bits": encoded[0].filter_bits,
         "dice_floor": floor,

@@ -55,7 +55,8 @@ EXTRAS = "extras"  # the field that stands for every extra field a mapping names
 EXTRA_PREFIX = "extra:"  # "extra:phone": one named extra field
 _FIELD_KEYS = ("name", "kind", "ngram", "hashes", "bits", "salted", "coarse", "window")
 _HARDENING_KEYS = ("balance", "salt", "flip_probability", "xor_fold", "rule90", "diffusion", "diffusion_input_bits")
-_TOP_KEYS = ("name", "version", "filter_bits", "hardening", "fields", "blocking")
+_TOP_KEYS = ("name", "version", "filter_bits", "hardening", "fields", "blocking", "segments")
+_SEGMENT_KEYS = ("name", "fields", "input_bits", "bits")
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,22 @@ class Hardening:
 
 
 @dataclass(frozen=True)
+class Segment:
+    """One segment of a segmented record-level filter: the fields whose bits it holds, the length of
+    its Bloom filter (``input_bits``) and of its written, diffused bits (``bits``, a multiple of 64).
+    Segments follow one another in the written filter, in the schema's order.
+
+    >>> Segment("family", ("family_name",), 128, 384).bits
+    384
+    """
+
+    name: str
+    fields: tuple[str, ...]
+    input_bits: int
+    bits: int
+
+
+@dataclass(frozen=True)
 class EncodingSchema:
     """A versioned encoding schema: fields, n-grams, weights, filter length, hardening, blocking keys.
 
@@ -129,6 +146,29 @@ class EncodingSchema:
     hardening: Hardening = field(default_factory=Hardening)
     blocking: tuple[str, ...] = ()
     block_bytes: int = 3
+    segments: tuple[Segment, ...] = ()
+
+    @property
+    def segment_layout(self) -> tuple[tuple[str, int], ...]:
+        """``(name, bits)`` of each segment in the written filter (empty: one unsegmented filter).
+
+        >>> read_schema_named("person-v3").segment_layout[:2]
+        (('family_name', 384), ('given_name', 448))
+        """
+        return tuple((g.name, g.bits) for g in self.segments)
+
+    def segment_schema(self, segment: Segment) -> EncodingSchema:
+        """The unsegmented schema that encodes one segment: its fields, its lengths, the same hardening.
+
+        >>> s = read_schema_named("person-v3")
+        >>> sub = s.segment_schema(s.segments[0])
+        >>> [f.name for f in sub.fields], sub.filter_bits, sub.base_bits
+        (['family_name'], 384, 128)
+        """
+        fields = tuple(f for f in self.fields if f.name in segment.fields)
+        hardening = replace(self.hardening, diffusion_input_bits=segment.input_bits)
+        return replace(self, fields=fields, filter_bits=segment.bits, hardening=hardening, segments=(),
+                       name=f"{self.name}/{segment.name}")
 
     @property
     def base_bits(self) -> int:
@@ -147,7 +187,10 @@ class EncodingSchema:
     @property
     def schema_id(self) -> str:
         """``<name>:<sha256 of the settings>``; lists must agree on it to be compared."""
-        digest = hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
+        settings = asdict(self)
+        if not self.segments:  # unsegmented schemas keep the ids they had before segments existed
+            del settings["segments"]
+        digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
         return f"{self.name}:{digest}"
 
     def with_hardening(self, **changes: Any) -> EncodingSchema:
@@ -167,6 +210,19 @@ def default_schema() -> EncodingSchema:
     """
     text = resources.files("darkfigure.pprl").joinpath("schemas", f"{DEFAULT_SCHEMA}.toml").read_text("utf-8")
     return parse_schema(tomllib.loads(text), source=f"{DEFAULT_SCHEMA}.toml")
+
+
+def read_schema_named(name: str) -> EncodingSchema:
+    """A schema that ships with darkfigure, by name (``person-v2``, ``person-v3``).
+
+    >>> read_schema_named("person-v3").name
+    'darkfigure-person-v3'
+    """
+    folder = resources.files("darkfigure.pprl").joinpath("schemas")
+    shipped = sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+    if name not in shipped:
+        raise InputError(f"no schema named {name!r} ships with darkfigure; schemas are {', '.join(shipped)}")
+    return parse_schema(tomllib.loads(folder.joinpath(f"{name}.toml").read_text("utf-8")), source=f"{name}.toml")
 
 
 def read_schema(path: str | Path | None = None) -> EncodingSchema:
@@ -205,8 +261,38 @@ def parse_schema(spec: dict[str, Any], source: str | None = None) -> EncodingSch
         hardening=_hardening(spec.get("hardening", {}), source),
         blocking=tuple(_known_field(b, "[blocking] fields", source) for b in blocking.get("fields", [])),
         block_bytes=_integer(blocking.get("bytes", 3), "[blocking] bytes", source, 1),
+        segments=tuple(_segment(g, source) for g in spec.get("segments", [])),
     )
     return _checked(schema, source)
+
+
+def _segment(entry: Any, source: str | None) -> Segment:
+    _check_keys(entry, _SEGMENT_KEYS, "[[segments]]", source)
+    name = _text(entry.get("name"), "[[segments]] name", source)
+    fields = entry.get("fields")
+    if not isinstance(fields, list) or not fields or not all(isinstance(f, str) for f in fields):
+        raise InputError(f"segment {name!r}: fields must be a list of schema field names", source=source)
+    return Segment(name, tuple(fields), _integer(entry.get("input_bits"), f"segment {name!r} input_bits", source, 64),
+                   _integer(entry.get("bits"), f"segment {name!r} bits", source, 64))
+
+
+def _checked_segments(schema: EncodingSchema, source: str | None) -> None:
+    h = schema.hardening
+    if h.balance or h.xor_fold or h.rule90 or h.flip_probability:
+        raise InputError("a segmented schema takes diffusion and salt only: switch balance, xor_fold, rule90 and "
+                         "flip_probability off", source=source)
+    if sum(g.bits for g in schema.segments) != schema.filter_bits:
+        raise InputError(f"the segments' bits add up to {sum(g.bits for g in schema.segments)}, "
+                         f"not filter_bits = {schema.filter_bits}", source=source)
+    named = [f for g in schema.segments for f in g.fields]
+    fields = [f.name for f in schema.fields]
+    if sorted(named) != sorted(fields):
+        raise InputError(f"every field must be in exactly one segment; fields {fields}, segments hold {named}",
+                         source=source)
+    for g in schema.segments:
+        if g.bits % 64 or g.input_bits % 64:
+            raise InputError(f"segment {g.name!r}: bits and input_bits must be multiples of 64, got {g.bits} and "
+                             f"{g.input_bits}", source=source)
 
 
 def _checked(schema: EncodingSchema, source: str | None) -> EncodingSchema:
@@ -224,6 +310,8 @@ def _checked(schema: EncodingSchema, source: str | None) -> EncodingSchema:
     names = [f.name for f in schema.fields]
     if len(set(names)) != len(names):
         raise InputError(f"a field is named twice in the schema: {names}", source=source)
+    if schema.segments:
+        _checked_segments(schema, source)
     return schema
 
 
