@@ -4,9 +4,11 @@ the erasure, the ciphertext gone from the SQLite file and its WAL, non-administr
 from __future__ import annotations
 
 import sqlite3
+import threading
+from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table, delete, func, insert, select
 from typer.testing import CliRunner
 
 from darkfigure.casestore import (
@@ -17,10 +19,12 @@ from darkfigure.casestore import (
     KeyRing,
     PerpetratorInput,
     SupportPlanInput,
+    erasure,
     open_store,
 )
-from darkfigure.casestore.erasure import checkpoint, child_tables
+from darkfigure.casestore.erasure import checkpoint, child_tables, finish_checkpoint, reason_probes
 from darkfigure.casestore.models import ENCRYPTED_COLUMNS, TABLES, cases
+from darkfigure.casestore.storage import BUSY_SECONDS, make_engine
 from darkfigure.cli import app
 from darkfigure.errors import AccessDenied, InputError
 
@@ -121,18 +125,92 @@ def test_non_administrators_and_other_organisations_are_refused(store, people):
     assert store.get_case(people["kim"], code).fields["prs_FirstName"] == "Zephyrine"
 
 
+ZEPHYRINE = ("Zephyrine", "Okonkwo")
+MINA = ("미나", "김")  # given name, family name: the index holds 미나, 미, 나, 김 and their pairs
+THAI = ("ประยุทธ์", "Chan-ocha")
+
+
 @pytest.mark.parametrize(
-    "reason", ["", "   ", None, "x" * 301, "Zephyrine asked for it", "request of OKONKWO", "미나 요청"]
+    ("names", "reason"),
+    [
+        (ZEPHYRINE, ""),
+        (ZEPHYRINE, "   "),
+        (ZEPHYRINE, None),
+        (ZEPHYRINE, "x" * 301),
+        (ZEPHYRINE, "Zephyrine asked for it"),
+        (ZEPHYRINE, "request of OKONKWO"),
+        (ZEPHYRINE, "Zephyrine's request"),
+        (MINA, "미나 요청"),
+        (MINA, "김미나 본인 요청"),  # the full name as one word, as Korean writes it
+        (MINA, "김 미나 본인 요청"),
+        (MINA, "미나가 삭제를 요청함"),  # a particle after the given name
+        (MINA, "김미나씨의 요청"),
+        (THAI, "ประยุทธ์ ขอลบข้อมูล"),  # the vowel marks are no separators
+        (THAI, "คุณ ประยุทธ์"),
+    ],
 )
-def test_a_reason_is_needed_and_must_not_name_the_person(store, people, reason):
-    code = store.create_case(
-        people["kim"], _case("Zephyrine", "Okonkwo") if reason != "미나 요청" else _case("미나", "Pyun")
-    )
+def test_a_reason_is_needed_and_must_not_name_the_person(store, people, names, reason):
+    code = store.create_case(people["kim"], _case(*names))
     before = _snapshot(store)
     with pytest.raises(InputError) as err:
         store.erase_case(people["admin"], code, reason)
-    assert err.value.column == "reason" and "Zephyrine" not in str(err.value) and "미나" not in str(err.value)
+    assert err.value.column == "reason" and not any(n in str(err.value) for n in names)
+    if reason and reason.strip() and len(reason) <= 300:
+        assert "consent withdrawn" in str(err.value)  # says what to write instead
+    assert _snapshot(store) == before  # nothing written: no audit entry, the case still there
+    assert store.get_case(people["admin"], code).fields["prs_FirstName"] == names[0]
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "call back on 010-1234-5678",
+        "phone +82 10 123 456",  # 7 or more digits in groups
+        "ID 900101",
+        "registered in 2024",  # a run of 4 digits is refused, whatever it is
+        "asked by ops@shelter.example",
+        "asked by ops＠shelter.example",  # a full-width at sign (NFKC)
+        "withdrew\x00asked for erasure",  # NUL: a PostgreSQL text column refuses it (DataError)
+        "withdrew\x07",
+        "withdrew\x1bE",
+        "withdrew\x1fasked",
+        "withdrew\x85asked",
+    ],
+)
+def test_a_reason_with_a_number_an_address_or_a_control_character_is_refused(store, people, reason):
+    code = store.create_case(people["kim"], _case(*ZEPHYRINE))
+    before = _snapshot(store)
+    with pytest.raises(InputError) as err:
+        store.erase_case(people["admin"], code, reason)
+    assert err.value.column == "reason" and "010" not in str(err.value) and "ops" not in str(err.value)
     assert _snapshot(store) == before
+    assert store.get_case(people["admin"], code).code == code
+
+
+@pytest.mark.parametrize(
+    ("names", "reason", "kept"),
+    [
+        (MINA, "본인 요청으로 삭제", "본인 요청으로 삭제"),
+        (MINA, "중복 등록, 입력 오류", "중복 등록; 입력 오류"),
+        (("Somchai", "Jaidee"), "ขอลบข้อมูล ตามคำขอ", "ขอลบข้อมูล ตามคำขอ"),  # Thai, another person's case
+        (THAI, "consent withdrawn\r\nduplicate of 2 cases\t(see policy 7)", "consent withdrawn duplicate of 2 "
+         "cases (see policy 7)"),
+    ],
+)
+def test_an_ordinary_reason_is_kept_as_written(store, people, names, reason, kept):
+    code = store.create_case(people["kim"], _case(*names))
+    assert store.erase_case(people["admin"], code, reason).rows["cases"] == 1
+    assert store.audit_log(people["admin"], limit=1)[0].fields == (f"reason:{kept}",)
+    assert store.verify_audit().ok
+
+
+def test_the_probes_of_a_reason_follow_the_name_index():
+    # worked by hand from crypto.name_tokens and listing.index_tokens (pairs joined by \x1f, sorted)
+    assert reason_probes("김미나 본인") == {
+        "김미나", "김\x1f미나", "미나", "김미",  # the word, family + given, given, a 2-syllable prefix
+        "본인", "본\x1f인",  # a 2-syllable word: its pair, but never 본 or 인 alone
+    }
+    assert reason_probes("ประยุทธ์") == {"ประยทธ"}  # the marks dropped as the index drops them
 
 
 def _ciphertexts(store, code: str) -> list[bytes]:
@@ -198,8 +276,16 @@ def test_without_the_checkpoint_a_secure_delete_leaves_the_old_page_in_wal_mode(
     raw.close()
 
 
+def _old_reader(folder):
+    """A reader holding a snapshot from before the erasure: no checkpoint can reset the WAL under it."""
+    reader = sqlite3.connect(folder / "cases.db", isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM cases").fetchone()
+    return reader
+
+
 def test_a_reader_on_an_old_snapshot_delays_the_wal_clearing(tmp_path, monkeypatch):
-    monkeypatch.setattr("darkfigure.casestore.storage.BUSY_SECONDS", 0.2)  # the checkpoint waits 0.2 s
+    monkeypatch.setattr("darkfigure.casestore.erasure.CHECKPOINT_SECONDS", 0.2)  # the checkpoint waits 0.2 s
     store, admin = _sqlite_store(tmp_path)
     code = store.create_case(admin, _case("Zephyrine", "Okonkwo"))
     secrets = _ciphertexts(store, code)
@@ -214,6 +300,152 @@ def test_a_reader_on_an_old_snapshot_delays_the_wal_clearing(tmp_path, monkeypat
     assert checkpoint(store.engine) is True
     assert not any(s in _file_bytes(tmp_path) for s in secrets)
     store.close()
+
+
+def test_the_next_erasure_finishes_a_checkpoint_a_reader_held_up(tmp_path, monkeypatch):
+    monkeypatch.setattr("darkfigure.casestore.erasure.CHECKPOINT_SECONDS", 0.2)
+    store, admin = _sqlite_store(tmp_path)
+    first, second = (store.create_case(admin, _case(*names)) for names in (ZEPHYRINE, ("Ari", "Song")))
+    secrets = _ciphertexts(store, first)
+    reader = _old_reader(tmp_path)
+    assert store.erase_case(admin, first, REASON).wal_cleared is False and store._wal_dirty is True
+    reader.execute("COMMIT")
+    reader.close()
+    assert any(s in _file_bytes(tmp_path) for s in secrets)
+    assert store.erase_case(admin, second, REASON).wal_cleared is True and store._wal_dirty is False
+    assert (tmp_path / "cases.db-wal").stat().st_size == 0
+    assert not any(s in _file_bytes(tmp_path) for s in secrets)
+    store.close()
+
+
+def test_closing_the_store_finishes_a_checkpoint_a_reader_held_up(tmp_path, monkeypatch):
+    monkeypatch.setattr("darkfigure.casestore.erasure.CHECKPOINT_SECONDS", 0.2)
+    store, admin = _sqlite_store(tmp_path)
+    code = store.create_case(admin, _case(*ZEPHYRINE))
+    secrets = _ciphertexts(store, code)
+    reader = _old_reader(tmp_path)
+    assert store.erase_case(admin, code, REASON).wal_cleared is False
+    finish_checkpoint(store)  # the reader still reads: it fails again, quietly, and the flag stays
+    assert store._wal_dirty is True and any(s in _file_bytes(tmp_path) for s in secrets)
+    reader.execute("COMMIT")
+    with store.engine.connect():  # a connection of the store stays open: only the retry can clear the WAL
+        finish_checkpoint(store)
+        assert store._wal_dirty is False and (tmp_path / "cases.db-wal").stat().st_size == 0
+        assert not any(s in _file_bytes(tmp_path) for s in secrets)
+    reader.close()
+    store.close()
+
+
+def test_close_retries_the_checkpoint_and_a_reader_still_there_is_no_error(tmp_path, monkeypatch):
+    monkeypatch.setattr("darkfigure.casestore.erasure.CHECKPOINT_SECONDS", 0.2)
+    store, admin = _sqlite_store(tmp_path)
+    code = store.create_case(admin, _case(*ZEPHYRINE))
+    secrets = _ciphertexts(store, code)
+    reader = _old_reader(tmp_path)
+    store.erase_case(admin, code, REASON)
+    store.close()  # the retry fails (the reader): no error, the flag stays
+    assert store._wal_dirty is True
+    reader.execute("COMMIT")
+    reader.close()  # the last connection: SQLite checkpoints and removes the WAL
+    assert not any(s in _file_bytes(tmp_path) for s in secrets)
+    again = open_store(tmp_path / "cases.db", store.ring, password_hasher=FAST_TEST_HASHER)
+    assert again.list_cases(admin).total == 0
+    again.close()
+    assert again._wal_dirty is False
+
+
+def test_the_checkpoint_waits_briefly_and_gives_back_the_busy_timeout(tmp_path):
+    store, _ = _sqlite_store(tmp_path)
+    store.close()
+    engine = make_engine(f"sqlite:///{tmp_path / 'cases.db'}")
+    assert checkpoint(engine, 0.05) is True
+    raw = engine.raw_connection()  # the pool's one connection, the checkpoint's
+    assert raw.cursor().execute("PRAGMA busy_timeout").fetchone() == (BUSY_SECONDS * 1000,)
+    raw.close()
+    engine.dispose()
+
+
+def test_a_child_table_is_emptied_by_its_own_key_column(store, people, monkeypatch):
+    """A table added later whose key to ``cases`` is not called ``case_id``."""
+    extra = Table(
+        "case_notes_test", MetaData(), Column("id", Integer, primary_key=True),
+        Column("about_case", Integer, ForeignKey(cases.c.id), nullable=False),
+    )
+    extra.create(store.engine)
+    tables = SimpleNamespace(sorted_tables=[*erasure.metadata.sorted_tables, extra])
+    monkeypatch.setattr(erasure, "metadata", tables)
+    assert [t.name for t in child_tables()] == sorted([*CHILDREN, "case_notes_test"])
+    code, kept = (store.create_case(people["kim"], _case(*names)) for names in (ZEPHYRINE, ("Ari", "Song")))
+    ids = [_case_id(store, c) for c in (code, code, kept)]
+    with store.engine.begin() as conn:
+        conn.execute(insert(extra), [{"about_case": i} for i in ids])
+    report = store.erase_case(people["admin"], code, REASON)
+    assert report.rows["case_notes_test"] == 2 and report.rows["cases"] == 1
+    with store.engine.connect() as conn:
+        assert conn.execute(select(extra.c.about_case)).scalars().all() == [ids[2]]
+    extra.drop(store.engine)
+
+
+# -- a child added while the case is erased -------------------------------------------------------------
+def _erased_after_reading(store, monkeypatch):
+    """Make the store's next case read see the case, then have it erased before the write goes on (as a
+    PostgreSQL transaction sees an erasure committed in between)."""
+    read = store._case_row
+
+    def read_then_erase(conn, actor, code):
+        row = read(conn, actor, code)
+        conn.execute(delete(cases).where(cases.c.id == row.id))
+        return row
+
+    monkeypatch.setattr(store, "_case_row", read_then_erase)
+
+
+@pytest.mark.parametrize(
+    ("method", "item"),
+    [
+        ("add_event", EventInput("Transit", "2020-01-01", "CN")),
+        ("add_perpetrator", PerpetratorInput("Grimwald", None, ["SoldIndividual"])),
+        ("add_support_plan", SupportPlanInput("SocialCare")),
+    ],
+)
+def test_a_child_added_to_a_case_erased_meanwhile_is_case_not_found(store, people, monkeypatch, method, item):
+    code = store.create_case(people["kim"], _case(*ZEPHYRINE))
+    before = _snapshot(store)
+    _erased_after_reading(store, monkeypatch)
+    with pytest.raises(CaseNotFound):
+        getattr(store, method)(people["kim"], code, item)
+    monkeypatch.undo()
+    assert _snapshot(store) == before  # rolled back: nothing added, nothing audited
+
+
+@pytest.mark.postgres
+def test_on_postgres_an_event_racing_an_erasure_is_case_not_found(backend, ring):
+    """Two real transactions: the erasure holds the case (deleted, not yet committed) while an event is
+    added; the insert waits for it, then finds the case gone."""
+    if not backend.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite writers take turns")
+    store = open_store(backend, ring, password_hasher=FAST_TEST_HASHER)
+    org = store.create_organisation("Shelter")
+    admin = store.create_user(org, "admin", "admin password 1", "administrator")
+    code = store.create_case(admin, _case(*ZEPHYRINE))
+    outcome = []
+    with store.engine.connect() as eraser:
+        eraser.begin()
+        eraser.execute(delete(cases).where(cases.c.code == code))
+
+        def add():
+            try:
+                outcome.append(store.add_event(admin, code, EventInput("Transit", "2020-01-01", "CN")))
+            except Exception as err:  # noqa: BLE001 - the test reports what it got
+                outcome.append(err)
+
+        worker = threading.Thread(target=add)
+        worker.start()
+        worker.join(0.5)  # it waits for the eraser's row lock (or has already found the case gone)
+        eraser.commit()
+    worker.join(10)
+    store.close()
+    assert len(outcome) == 1 and isinstance(outcome[0], CaseNotFound), outcome
 
 
 # -- the command line -------------------------------------------------------------------------------------

@@ -120,3 +120,44 @@ def test_erasing_needs_the_csrf_token_and_speaks_korean(client, world):
     assert world.store.get_case(world.users["admin_a"], code).code == code
     korean = client.get(f"/cases/{code}/erase?lang=ko")
     assert korean.status_code == 200 and f"사례 {code} 삭제" in korean.text and "되돌릴 수 없습니다" in korean.text
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ["김미나 본인 요청", "call 010-1234-5678", "mail ops@shelter.example", "withdrew\x00asked"],
+)
+def test_a_reason_with_the_name_a_number_an_address_or_a_nul_comes_back(client, world, reason):
+    code = world.store.create_case(
+        world.users["worker_a"], CaseInput({"prs_FirstName": "미나", "prs_SecondName": "김"}, {"case_work": True})
+    )
+    log_in(client, "admin_a")
+    token = csrf_of(client.get(f"/cases/{code}/erase").text)
+    entries = _audit_entries(world)
+    refused = client.post(f"/cases/{code}/erase", data={"reason": reason, "csrf_token": token})
+    assert refused.status_code == 422 and 'id="erase-error"' in refused.text
+    assert "미나" not in refused.text and "010" not in refused.text and "ops@" not in refused.text
+    assert _audit_entries(world) == entries
+    assert world.store.get_case(world.users["admin_a"], code).code == code
+
+
+def test_an_event_added_while_the_case_is_erased_is_the_404_of_a_missing_case(client, world, monkeypatch):
+    """The case is read, then erased (as by another request on PostgreSQL) before the event is written."""
+    from sqlalchemy import delete
+
+    from darkfigure.casestore.models import cases
+
+    code, store = _new_case(world), world.store
+    log_in(client, "worker_a")
+    token = csrf_of(client.get(f"/cases/{code}").text)
+    missing = client.get("/cases/ZZZZ-ZZZZ")
+    read = store._case_row
+
+    def read_then_erase(conn, actor, wanted):
+        row = read(conn, actor, wanted)
+        conn.execute(delete(cases).where(cases.c.id == row.id))
+        return row
+
+    monkeypatch.setattr(store, "_case_row", read_then_erase)
+    event = {"type": "Transit", "date": "2020-01-01", "country": "CN", "csrf_token": token}
+    posted = client.post(f"/cases/{code}/events", data=event, follow_redirects=False)
+    assert posted.status_code == 404 and posted.text == missing.text

@@ -62,12 +62,12 @@ def test_post_without_csrf_token_is_refused(client, world):
 
 
 def test_every_post_route_checks_the_csrf_token(client):
-    from darkfigure.web.routes import accounts, admin, cases
+    from darkfigure.web.routes import accounts, admin, cases, erasure
 
     log_in(client, "admin_a")
-    routes = [r for module in (accounts, admin, cases) for r in module.router.routes]
+    routes = [r for module in (accounts, admin, cases, erasure) for r in module.router.routes]
     posts = [r.path for r in routes if "POST" in r.methods]
-    assert len(posts) >= 10
+    assert len(posts) >= 10 and "/cases/{code}/erase" in posts
     for path in posts:
         path = path.replace("{code}", "ABCD-EFGH")
         assert client.post(path, data={"x": "1"}).status_code == 403, path

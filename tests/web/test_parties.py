@@ -99,3 +99,16 @@ def test_another_organisations_case_is_not_found(client, world):
         assert client.post(f"/cases/{world.code_a}/{path}", data={"spl_Type": "Bad", "csrf_token": token,
                                                                   "per_RoleInProcess": "Bad"}).status_code == 404
     assert _parties(world) == before
+
+
+@pytest.mark.parametrize(("path", "field"), [("perpetrators", "prs_FirstName"), ("support-plans", "spl_Type")])
+def test_an_empty_form_is_refused_naming_its_first_field_and_nothing_is_written(client, world, path, field):
+    log_in(client, "worker_a")
+    token = csrf_of(client.get(f"/cases/{world.code_a}").text)
+    before = _parties(world)
+    blank = {name: " " for name in ("prs_FirstName", "prs_SecondName", "per_RoleDetails", "spl_Objectives")}
+    for form in ({"csrf_token": token}, {**blank, "csrf_token": token}):  # nothing sent, or only blanks
+        refused = client.post(f"/cases/{world.code_a}/{path}", data=form, follow_redirects=False)
+        assert refused.status_code == 422
+        assert f'id="error-field">{field}<' in refused.text
+    assert _parties(world) == before

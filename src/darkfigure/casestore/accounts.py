@@ -125,10 +125,11 @@ class Accounts:
                 .where(users.c.organisation_id == actor.organisation_id, users.c.active == true())
                 .order_by(users.c.username)
             ).all()
-        return [Actor(r.id, r.username, r.organisation_id, r.role) for r in rows]
+        return [_actor(r) for r in rows]
 
-    def set_password(self, actor: Actor, username: str, password: str) -> None:
-        """Change a password: one's own, or (administrator) any user's in the same organisation."""
+    def set_password(self, actor: Actor, username: str, password: str) -> int:
+        """Change a password: one's own, or (administrator) any user's in the same organisation. The
+        user's session epoch goes up, which ends their web sessions; the new epoch is returned."""
         check_password(password, username)
         with writing(self.engine) as conn:
             row = conn.execute(select(users).where(users.c.username == username)).first()
@@ -137,7 +138,7 @@ class Accounts:
                 and (actor.role != "administrator" or row.organisation_id != actor.organisation_id)
             ):
                 raise AccessDenied(f"you may not change the password of {username!r}")
-            conn.execute(update(users).where(users.c.id == row.id).values(password_hash=self.hasher.hash(password)))
+            epoch = _raise_epoch(conn, row.id, password_hash=self.hasher.hash(password))
             audit.append(
                 conn,
                 self.ring.audit_key,
@@ -147,10 +148,12 @@ class Accounts:
                 None,
                 (f"user:{username}",),
             )
+        return epoch
 
-    def change_own_password(self, actor: Actor, current: str, new: str) -> None:
+    def change_own_password(self, actor: Actor, current: str, new: str) -> int:
         """Change the actor's own password, once the current one is proven (InputError naming
-        ``current_password`` otherwise, and nothing changes); audited as ``set_password``.
+        ``current_password`` otherwise, and nothing changes); audited as ``set_password``. Returns the
+        new session epoch (the session making the change keeps it; the user's other sessions end).
 
         >>> import tempfile, pathlib
         >>> from darkfigure.casestore import FAST_TEST_HASHER, KeyRing, open_store
@@ -158,6 +161,7 @@ class Accounts:
         ...                    password_hasher=FAST_TEST_HASHER)
         >>> ada = store.create_first_administrator("Shelter", "ada", "correct horse 1")[1]
         >>> store.change_own_password(ada, "correct horse 1", "purple stapler 22")
+        1
         >>> store.authenticate("ada", "purple stapler 22").username
         'ada'
         """
@@ -171,7 +175,7 @@ class Accounts:
                              column="current_password")
         if new == current:
             raise InputError("the new password is the current one; choose another", column="new_password")
-        self.set_password(actor, actor.username, new)
+        return self.set_password(actor, actor.username, new)
 
     def authenticate(self, username: str, password: str) -> Actor | None:
         """The user if the password is right (and the user active), else None; same work either way."""
@@ -190,13 +194,13 @@ class Accounts:
         if self.hasher.check_needs_rehash(row.password_hash):
             with writing(self.engine) as conn:
                 conn.execute(update(users).where(users.c.id == row.id).values(password_hash=self.hasher.hash(password)))
-        return Actor(row.id, row.username, row.organisation_id, row.role)
+        return _actor(row)
 
     def user(self, user_id: int) -> Actor | None:
-        """The active user with this id (e.g. from a session cookie), else None."""
+        """The active user with this id (e.g. from a session cookie), with their session epoch, else None."""
         with reading(self.engine) as conn:
             row = conn.execute(select(users).where(users.c.id == user_id, users.c.active == true())).first()
-        return Actor(row.id, row.username, row.organisation_id, row.role) if row else None
+        return _actor(row) if row else None
 
     def deactivate_user(self, actor: Actor, username: str) -> None:
         """Switch a user off (administrators, own organisation); the record stays for the audit trail."""
@@ -205,7 +209,7 @@ class Accounts:
             row = conn.execute(select(users).where(users.c.username == username)).first()
             if row is None or row.organisation_id != actor.organisation_id:
                 raise AccessDenied(f"you may not change the user {username!r}")
-            conn.execute(update(users).where(users.c.id == row.id).values(active=False))
+            _raise_epoch(conn, row.id, active=False)
             audit.append(
                 conn,
                 self.ring.audit_key,
@@ -219,6 +223,16 @@ class Accounts:
     def system_actor(self, org: Organisation | int | str) -> Actor:
         """An administrator actor named ``cli`` for the command line, acting within ``org``."""
         return Actor(0, "cli", self.organisation(org).id, "administrator")
+
+
+def _actor(row: Any) -> Actor:
+    return Actor(row.id, row.username, row.organisation_id, row.role, row.session_epoch)
+
+
+def _raise_epoch(conn, user_id: int, **values: Any) -> int:
+    """Update the user's row with ``values`` and one more session epoch; the new epoch."""
+    raised = update(users).where(users.c.id == user_id).values(session_epoch=users.c.session_epoch + 1, **values)
+    return conn.execute(raised.returning(users.c.session_epoch)).scalar_one()
 
 
 def _organisation_name(name: str) -> str:

@@ -1,5 +1,5 @@
-"""Commands of the case store: ``darkfigure cases init|create-admin|import|export|template|audit-verify|rotate-key``
-and ``erase``.
+"""Commands of the case store: ``darkfigure cases init|create-admin|import|export|list|template|audit-verify|
+rotate-key`` and ``erase``.
 
 The command line holds the key, so it acts as an administrator (``cli``) of the organisation named.
 Every command finds the database and key where ``init`` put them (``cases.db`` and ``cases.key`` in the
@@ -207,6 +207,38 @@ def register(app: typer.Typer, user_errors: Callable[[], Any]) -> None:
             store.close()
         typer.echo(message)
 
+    @cases.command("list")
+    def list_(
+        org: OrgOption,
+        search: Annotated[
+            str | None,
+            typer.Option(help="A case code (or its start), or name words (a name search goes in the audit log)."),
+        ] = None,
+        status: Annotated[str | None, typer.Option(help="Only cases of this cas_Status, e.g. Active.")] = None,
+        limit: Annotated[int, typer.Option(help="At most this many cases, newest first (1 to 500).")] = 50,
+        db: DbOption = None,
+        key: KeyOption = None,
+    ) -> None:
+        """List the organisation's cases, newest first, one a line: code, status, registration year and
+        the date last changed (tab-separated; never a name). Find the code of a person's case by --search."""
+        with user_errors():
+            from darkfigure.errors import InputError
+
+            if not 1 <= limit <= 500:
+                raise InputError(f"option --limit: give 1 to 500 cases; got {limit}")
+            filters = {"status": _status(status)} if status else {}
+            store = _open(db, key)
+            try:
+                found = store.list_cases(store.system_actor(org), search=search, filters=filters, per_page=limit)
+            finally:
+                store.close()
+        for case in found.items:
+            typer.echo(case_line(case))
+        if found.total > len(found.items):
+            typer.echo(f"{len(found.items)} of {found.total} cases shown; give a larger --limit for more", err=True)
+        elif not found.items:
+            typer.echo("no case matches", err=True)
+
     @cases.command()
     def erase(
         code: Annotated[str, typer.Argument(help="The case code, e.g. K7M4-QX9P.")],
@@ -252,6 +284,31 @@ def _administrator(store, org: str, username: str | None):
     if not found or found[0].role != "administrator":
         raise AccessDenied(f"option --user: {username!r} is not an active administrator of {org}")
     return found[0]
+
+
+def case_line(case) -> str:
+    """One line of ``darkfigure cases list``: code, status, registration year, date last changed (UTC),
+    tab-separated, ``-`` for a value not recorded; nothing identifying.
+
+    >>> import datetime as dt
+    >>> from darkfigure.casestore.types import CaseSummary
+    >>> summary = CaseSummary("K7M4-QX9P", "Active", None, 2025, None, (), (), dt.datetime(2025, 3, 1, 9, 30))
+    >>> case_line(summary).split()
+    ['K7M4-QX9P', 'Active', '2025', '2025-03-01']
+    """
+    updated = case.updated_at.date().isoformat() if case.updated_at else None
+    return "\t".join("-" if v is None else str(v) for v in (case.code, case.status, case.registration_year, updated))
+
+
+def _status(status: str) -> str:
+    """The cas_Status system name of ``--status`` (its label or name, any case)."""
+    from darkfigure.casestore.fields import check_choice
+    from darkfigure.errors import InputError
+
+    try:
+        return check_choice("cas_Status", status)
+    except InputError as err:
+        raise InputError(f"option --status: {err.message}; got {status!r}") from None
 
 
 def _as_option(err):

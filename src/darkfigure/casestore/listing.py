@@ -70,19 +70,9 @@ class Listing:
         filters = {k: v for k, v in (filters or {}).items() if v not in (None, "")}
         conditions = _filters(actor.organisation_id, filters)
         search = search.strip() if search else ""
-        tokens = self._search_tokens(actor, search)
-        if tokens:  # audited before anything is read (committed with the other searches waiting to be)
-            self._search_log.append(actor.username, actor.organisation_id, "search_name", None, ("name",))
+        if search:
+            return self._search_page(actor, search, conditions, page, per_page)
         with reading(self.engine) as conn:
-            if search:  # the matching ids once (a search finds few), counted and cut here
-                code = _code_prefix(search)
-                statement = _search_ids(len(tokens), code is not None, actor.role)
-                values = {"org": actor.organisation_id, **{f"t{i}": t for i, t in enumerate(tokens)}}
-                if code is not None:
-                    values.update(code_from=code, code_to=f"{code}~")
-                found = conn.execute(statement.where(*conditions) if conditions else statement, values).scalars().all()
-                chosen = found[(page - 1) * per_page : page * per_page]
-                return Page(self._summaries(conn, chosen), len(found), page, per_page)
             where = [cases.c.organisation_id == actor.organisation_id, *conditions]
             if actor.role == "analyst":
                 where.append(cases.c.consent_statistics == true())
@@ -92,6 +82,23 @@ class Listing:
                 .offset((page - 1) * per_page).limit(per_page)
             ).all()
         return Page([records.summary(r) for r in rows], total, page, per_page)
+
+    def _search_page(self, actor: Actor, search: str, conditions: list, page: int, per_page: int) -> Page:
+        """A page of the cases a search finds: the matching ids once (a search finds few), counted and cut
+        here. A name search is audited before anything is read (its entry committed together with those
+        of the searches waiting meanwhile)."""
+        tokens = self._search_tokens(actor, search)
+        if tokens:
+            self._search_log.append(actor.username, actor.organisation_id, "search_name", None, ("name",))
+        code = _code_prefix(search)
+        statement = _search_ids(len(tokens), code is not None, actor.role)
+        values = {"org": actor.organisation_id, **{f"t{i}": t for i, t in enumerate(tokens)}}
+        if code is not None:
+            values.update(code_from=code, code_to=f"{code}~")
+        with reading(self.engine) as conn:
+            found = conn.execute(statement.where(*conditions) if conditions else statement, values).scalars().all()
+            summaries = self._summaries(conn, found[(page - 1) * per_page : page * per_page])
+        return Page(summaries, len(found), page, per_page)
 
     @staticmethod
     def _summaries(conn: Connection, ids: list[int]) -> list:

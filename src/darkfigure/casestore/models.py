@@ -78,6 +78,7 @@ users = Table(
     Column("role", String(20), nullable=False),
     Column("active", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("session_epoch", Integer, nullable=False, server_default=text("0")),  # raised to end its sessions
 )
 cases = Table(
     "cases",

@@ -14,6 +14,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from darkfigure.casestore import audit, erasure, records
 from darkfigure.casestore.accounts import Accounts, now, require, same_org
@@ -67,6 +68,7 @@ class CaseStore(Accounts, Listing, Oversight):
         self._dummy_hash: str | None = None  # made on the first unknown user name
         self._totals, self._totals_lock = {}, threading.Lock()
         self._search_log = audit.GroupCommit(engine, ring.audit_key)
+        self._wal_dirty = False  # an erasure's checkpoint could not finish: tried again (erasure.finish_checkpoint)
 
     # -- cases ---------------------------------------------------------------------------------------
     def create_case(self, actor: Actor, data: CaseInput) -> str:
@@ -294,7 +296,12 @@ class CaseStore(Accounts, Listing, Oversight):
             if row.consent_case_work is False:
                 raise AccessDenied(f"case {code}: consent for case work was withdrawn; nothing can be added")
             values = build(self.ring, row.id, row.uid, item)
-            conn.execute(insert(table).values(**values))
+            try:
+                conn.execute(insert(table).values(**values))
+            except IntegrityError as err:  # PostgreSQL: the case was erased since it was read
+                if not _missing_parent(err):
+                    raise
+                raise CaseNotFound(f"no case with code {code!r}; it was erased just now") from None
             conn.execute(update(cases).where(cases.c.id == row.id).values(updated_at=now()))
             audit.append(conn, self.ring.audit_key, actor.username, actor.organisation_id, "update", row.code, (label,))
         return values["uid"]
@@ -379,7 +386,9 @@ class CaseStore(Accounts, Listing, Oversight):
         return mapping
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Release the database connections (on SQLite first finishing the WAL checkpoint of an erasure
+        that a reader kept from finishing, when it can now)."""
+        erasure.finish_checkpoint(self)
         self.engine.dispose()
 
 
@@ -389,6 +398,11 @@ def _consent_rows(actor: Actor, case_id: int, given: dict[str, bool]) -> list[di
         dict(case_id=case_id, purpose=p, given=bool(g), recorded_at=stamp, recorded_by=actor.username)
         for p, g in given.items()
     ]
+
+
+def _missing_parent(err: IntegrityError) -> bool:
+    """Whether an insert failed on its foreign key (PostgreSQL SQLSTATE 23503; SQLite's message)."""
+    return getattr(err.orig, "sqlstate", None) == "23503" or "FOREIGN KEY constraint failed" in str(err.orig)
 
 
 def _derived(checked: dict[str, Any]) -> dict[str, Any]:

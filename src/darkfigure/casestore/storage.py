@@ -62,7 +62,7 @@ def make_engine(url: str) -> Engine:
 class WriterTurn:
     """The writers of one SQLite database take turns here: the threads of a process on a lock, the
     processes (uvicorn workers) on an exclusive ``flock`` of ``<database>-writer``, polled every 0.2 ms
-    at first, then less often (up to every 2 ms). Without it a second process meets the write lock in
+    for 2 ms, then every 2 ms. Without it a second process meets the write lock in
     SQLite's busy handler, which sleeps 1, 2, 5, 10, 15 ... ms between tries: under concurrent writes
     (each name search writes an audit entry) that was the tail of the latency. Past
     :data:`BUSY_SECONDS` the writer goes on to SQLite's own busy timeout, which stays the arbiter (a
@@ -104,7 +104,7 @@ class WriterTurn:
         except OSError:  # a read-only folder: SQLite's busy handler alone
             self.path = None
             return None
-        deadline, pause = time.monotonic() + BUSY_SECONDS, 0.0002
+        deadline, tries = time.monotonic() + BUSY_SECONDS, 0
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -112,10 +112,11 @@ class WriterTurn:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     return None
-                time.sleep(pause)
-                # doubling up to 2 ms: a waiter polling every 0.2 ms woke 5,000 times a second, and each
-                # wake took the GIL from the worker's event loop
-                pause = min(pause * 2, 0.002)
+                # every 0.2 ms for the first 2 ms (a write takes about 1 ms), then every 2 ms: a long
+                # wait polled at 0.2 ms woke 5,000 times a second, each wake taking the GIL from the
+                # worker's event loop
+                tries += 1
+                time.sleep(0.0002 if tries <= 10 else 0.002)
 
 
 CACHE_KIB = 32 * 1024  # SQLite's page cache per connection (a maximum, filled as pages are read)

@@ -22,6 +22,10 @@ HIDDEN = "hidden"  # stands in for an identifying value an analyst may not see
 class Actor:
     """The logged-in user on whose behalf the store acts (``role`` is one of :data:`ROLES`).
 
+    ``session_epoch`` is the user's session epoch as the store last read it (raised whenever the
+    password is set or the user switched off; a web session from an older epoch has ended). It takes
+    no part in comparing actors.
+
     >>> Actor(1, "kim", 1, "caseworker").may_see_identity
     True
     """
@@ -30,6 +34,7 @@ class Actor:
     username: str
     organisation_id: int
     role: str
+    session_epoch: int = field(default=0, compare=False, repr=False)
 
     @property
     def may_see_identity(self) -> bool:

@@ -9,6 +9,7 @@ from starlette.datastructures import FormData
 
 from darkfigure.casestore.fields import FIELDS, PICKLISTS, FieldSpec
 from darkfigure.casestore.types import PURPOSES, CaseInput, EventInput, PerpetratorInput, SupportPlanInput
+from darkfigure.errors import InputError
 
 SECTIONS = ("Person", "Victim Context", "Case")
 EVENT_FIELDS = ("type", "date", "country", "state", "city", "description")
@@ -17,6 +18,7 @@ PERPETRATOR_FIELDS = {"prs_FirstName": "first_name", "prs_SecondName": "second_n
                       "per_RoleInProcess": "role_in_process", "per_RoleDetails": "role_details"}
 SUPPORT_PLAN_FIELDS = {"spl_Type": "type", "spl_Objectives": "objectives", "spl_ActionPlan": "action_plan",
                        "spl_PlannedEndDate": "planned_end_date", "spl_ActualEndDate": "actual_end_date"}
+_LABELS = {name: key.replace("_", " ") for name, key in {**PERPETRATOR_FIELDS, **SUPPORT_PLAN_FIELDS}.items()}
 
 
 def case_fields(form: FormData, include_empty: bool) -> dict[str, Any]:
@@ -77,18 +79,27 @@ def event_of(form: FormData) -> EventInput:
 
 
 def perpetrator_of(form: FormData) -> PerpetratorInput:
-    """A :class:`PerpetratorInput` from the add-perpetrator form (the store checks the pick-list).
+    """A :class:`PerpetratorInput` from the add-perpetrator form (the store checks the pick-list); a form
+    with every field empty is refused (InputError naming its first field), not saved as a blank perpetrator.
 
     >>> perpetrator_of(FormData([("prs_FirstName", " Lee "), ("per_RoleInProcess", "Smuggler")])).first_name
     'Lee'
+    >>> try:
+    ...     perpetrator_of(FormData([("prs_FirstName", " ")]))
+    ... except InputError as err:
+    ...     err.column
+    'prs_FirstName'
     """
     parts = party_values(form, PERPETRATOR_FIELDS)
+    refuse_empty(parts, "a perpetrator")
     return PerpetratorInput(parts["prs_FirstName"], parts["prs_SecondName"], parts["per_RoleInProcess"],
                             parts["per_RoleDetails"])
 
 
 def support_plan_of(form: FormData) -> SupportPlanInput:
-    """A :class:`SupportPlanInput` from the add-support-plan form (empty parts left out).
+    """A :class:`SupportPlanInput` from the add-support-plan form (empty parts left out). Its type is
+    required: an all-empty plan is refused by the store (InputError naming ``spl_Type``), within the
+    route's error handling, so the case view reopens the form.
 
     >>> support_plan_of(FormData([("spl_Type", "Legal"), ("spl_PlannedEndDate", "")])).planned_end_date is None
     True
@@ -96,6 +107,18 @@ def support_plan_of(form: FormData) -> SupportPlanInput:
     parts = party_values(form, SUPPORT_PLAN_FIELDS)
     return SupportPlanInput(parts["spl_Type"] or "", parts["spl_Objectives"], parts["spl_ActionPlan"],
                             parts["spl_PlannedEndDate"], parts["spl_ActualEndDate"])
+
+
+def refuse_empty(values: Mapping[str, Any], what: str) -> None:
+    """InputError naming the first field when every one of ``values`` (from :func:`party_values`) is
+    empty, in the shape the store's own refusals have (the field at fault as ``column``).
+
+    >>> refuse_empty({"spl_Type": "Legal", "spl_Objectives": None}, "a support plan")
+    """
+    if any(values.values()):
+        return
+    labels = ", ".join(_LABELS.get(name, name) for name in values)
+    raise InputError(f"{what} needs at least one of {labels}; every field was empty", column=next(iter(values)))
 
 
 def party_values(form: FormData, names: Mapping[str, str]) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +25,7 @@ _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
     trim_blocks=True, lstrip_blocks=True, auto_reload=False, cache_size=-1,
 )
-STORE_THREADS = 2  # store calls at once per process (see store_gate)
+STORE_THREADS = 1  # store calls at once per process (see store_gate)
 RECHECK_SECONDS = 30  # how stale a user's role or active flag may be in one process
 # what each role may do in the interface; the store checks again on every call
 _ABILITIES = {
@@ -63,6 +62,13 @@ def may(actor: Actor | None, ability: str) -> bool:
     return actor is not None and ability in _ABILITIES.get(actor.role, set())
 
 
+def _session_epoch(request: Request) -> int:
+    """The session epoch the session's user logged in with (0 for sessions from before epochs)."""
+    who = request.session.get("user")
+    epoch = who.get("epoch", 0) if isinstance(who, dict) else 0
+    return epoch if isinstance(epoch, int) else -1
+
+
 class LoginRequired(Exception):
     """Raised by the page guards when nobody is logged in: the answer is a redirect to the login page."""
 
@@ -71,7 +77,8 @@ def user_with(ability: str) -> Callable[[Request], Any]:
     """A route dependency giving the logged-in user, who must have ``ability`` (else 403; nobody: login).
 
     The user is looked up again (at most every :data:`RECHECK_SECONDS`): a deactivated user is logged
-    out and a changed role takes effect, whatever the session cookie says.
+    out, so is a session from before the user's password was last set (its session epoch is older), and
+    a changed role takes effect, whatever the session cookie says.
     """
 
     async def guard(request: Request) -> Actor:
@@ -87,15 +94,22 @@ def user_with(ability: str) -> Callable[[Request], Any]:
 
 
 async def _current_user(request: Request) -> Actor | None:
+    """The session's user as the store knows them (re-read at most every :data:`RECHECK_SECONDS` per
+    process), or None: switched off, or the session's epoch is not the user's (the password was set
+    since that login)."""
     claimed = current_actor(request)
     if claimed is None:
         return None
+    epoch = _session_epoch(request)
     known: dict = request.app.state.users_seen
     seen = known.get(claimed.id)
-    if seen is None or seen[0] < time.monotonic():
+    # a session newer than what this process remembers (a login after a change elsewhere): read again
+    if seen is None or seen[0] < time.monotonic() or (seen[1] is not None and seen[1].session_epoch < epoch):
         seen = known[claimed.id] = (time.monotonic() + RECHECK_SECONDS, await store_call(request, "user", claimed.id))
     actor = seen[1]
-    if actor is not None and actor.role != claimed.role:
+    if actor is None or actor.session_epoch != epoch:
+        return None
+    if actor.role != claimed.role:
         request.session["user"] = {**request.session["user"], "role": actor.role}
     return actor
 
@@ -106,11 +120,20 @@ def store_of(request: Request) -> Any:
 
 
 def store_gate(store: Any) -> anyio.CapacityLimiter:
-    """How many store calls one process runs at once, each in a thread of its own: few. Its threads
-    share one interpreter lock, and with 20 requests at once 16 threads (the earlier bound) spent more
-    time handing the lock to each other than working: a case list cost 7.8 ms of CPU instead of 2.8.
-    Two keep a thread busy while the other waits for the database (a writer's turn)."""
-    return anyio.CapacityLimiter(int(os.environ.get("DF_GATE", STORE_THREADS)))
+    """How many store calls one process runs at once, in threads: one. The threads of a process share
+    one interpreter lock; with 20 requests at once, 16 store threads (the earlier bound) spent more time
+    handing the lock to each other than working (a case list cost 7.8 ms of CPU instead of 2.8), and
+    even two cost a name search more than one did. More processes (``--workers``), not threads, use
+    more cores. Long jobs (an import, an export, checking the whole audit chain) go to the shared
+    thread pool instead (:func:`store_job`), so they do not hold up the pages."""
+    return anyio.CapacityLimiter(STORE_THREADS)
+
+
+async def store_job(request: Request, method: str, *args: Any, **kwargs: Any) -> Any:
+    """Call a long store method (seconds: an export, a check of the whole audit chain) in the shared
+    thread pool, outside the one store thread the pages use."""
+    store = request.app.state.store
+    return await anyio.to_thread.run_sync(functools.partial(getattr(store, method), *args, **kwargs))
 
 
 async def store_call(request: Request, method: str, *args: Any, **kwargs: Any) -> Any:

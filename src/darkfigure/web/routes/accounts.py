@@ -121,7 +121,7 @@ def _log_in(request: Request, actor: Actor, organisation: str) -> None:
     request.session.clear()  # a new session at login: the CSRF token changes too
     request.session["user"] = {
         "id": actor.id, "username": actor.username, "organisation_id": actor.organisation_id,
-        "role": actor.role, "organisation": organisation,
+        "role": actor.role, "organisation": organisation, "epoch": actor.session_epoch,
     }
     if lang:
         request.session["lang"] = lang
@@ -181,8 +181,8 @@ async def change_password(
     new_password: Annotated[str, Form()] = "",
     new_password_again: Annotated[str, Form()] = "",
 ) -> Response:
-    """Change one's own password: the current one proven, the new one typed twice; then a new CSRF token.
-    Wrong current passwords count with failed logins (the same throttle)."""
+    """Change one's own password: the current one proven, the new one typed twice; then a new CSRF token,
+    and the user's other sessions end. Wrong current passwords count with failed logins (the same throttle)."""
     if _throttled(actor.username):
         raise HTTPException(status_code=429, detail="error.429")
     try:
@@ -190,12 +190,16 @@ async def change_password(
             raise InputError(translator(language(request))("account.mismatch"), column="new_password_again")
         check_password(new_password, "new_password")
         # not through the gate, like the login: argon2 takes its time
-        await run_in_threadpool(store_of(request).change_own_password, actor, current_password, new_password)
+        epoch = await run_in_threadpool(store_of(request).change_own_password, actor, current_password, new_password)
     except InputError as err:
         if err.column == "current_password":
             _FAILURES[actor.username[:100]].append(time.monotonic())
             log.warning("wrong current password for %r on a password change", actor.username[:64])
         return _password_page(request, err)
+    # the user's other sessions have ended (an older epoch): this one goes on with the new epoch, and this
+    # process forgets what it knew of the user at once (the others within RECHECK_SECONDS)
+    request.session["user"] = {**request.session["user"], "epoch": epoch}
+    request.app.state.users_seen.pop(actor.id, None)
     request.session.pop(CSRF_FIELD, None)  # the next page makes a new token
     log.info("password changed by %s", actor.username)
     flash(request, "ok", "account.changed")

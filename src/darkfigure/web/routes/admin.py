@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from darkfigure.casestore.types import Actor, ImportRejected
 from darkfigure.errors import InputError
 from darkfigure.web.estimates import latest_estimates
-from darkfigure.web.pages import flash, redirect, render, store_call, user_with
+from darkfigure.web.pages import flash, redirect, render, store_call, store_job, user_with
 
 router = APIRouter()
 log = logging.getLogger("darkfigure.web")
@@ -101,7 +101,7 @@ async def export_ctdc(request: Request, actor: Reader) -> FileResponse:
     """The CTDC-shaped CSV (no identifiers, statistics-consented cases only) as a download."""
     folder = Path(tempfile.mkdtemp(prefix="darkfigure-export-"))
     path = folder / "ctdc.csv"
-    await store_call(request, "export_ctdc", actor, path)
+    await store_job(request, "export_ctdc", actor, path)
     return _download(path, "darkfigure-ctdc.csv", "text/csv", folder)
 
 
@@ -110,7 +110,7 @@ async def export_list(request: Request, actor: Admin) -> FileResponse:
     """The organisation's list for linkage (linkage-consented cases) with its mapping, as a zip."""
     folder = Path(tempfile.mkdtemp(prefix="darkfigure-export-"))
     path = folder / "list.csv"
-    mapping = Path(await store_call(request, "export_list", actor, path))
+    mapping = Path(await store_job(request, "export_list", actor, path))
     bundle = folder / "list.zip"
     await run_in_threadpool(_zip, bundle, (path, mapping))
     return _download(bundle, "darkfigure-list.zip", "application/zip", folder)
@@ -138,7 +138,7 @@ async def audit(
     """The organisation's audit entries, newest first; ``verify`` checks the whole hash chain."""
     entries = await store_call(request, "audit_log", actor, case_code=case or None, limit=AUDIT_PAGE + 1,
                                offset=(page - 1) * AUDIT_PAGE)
-    verdict = await store_call(request, "verify_audit") if verify else None
+    verdict = await store_job(request, "verify_audit") if verify else None
     return render(
         request, "audit.j2", section="audit", entries=entries[:AUDIT_PAGE], more=len(entries) > AUDIT_PAGE,
         page=page, case=case, verdict=verdict,

@@ -159,7 +159,7 @@ async def create_case(request: Request, actor: Writer) -> Response:
     form = await request.form()
     data = forms.new_case(form)
     try:
-        code = await _case_call(request, "create_case", actor, data)
+        code = await case_call(request, "create_case", actor, data)
     except InputError as err:
         values = forms.form_values(forms.case_fields(form, include_empty=True))
         return _case_form(request, "new", values, data.consents, error=err)
@@ -170,7 +170,7 @@ async def create_case(request: Request, actor: Writer) -> Response:
 @router.get("/cases/{code}", response_class=HTMLResponse)
 async def case_view(request: Request, code: str, actor: Reader) -> HTMLResponse:
     """One case with its timeline of events; another organisation's case is a 404 page."""
-    return _view_page(request, await _case_call(request, "get_case", actor, _checked(code)))
+    return _view_page(request, await case_call(request, "get_case", actor, checked_code(code)))
 
 
 def _view_page(request: Request, case, status_code: int = 200, party: str | None = None, values=None,
@@ -191,17 +191,17 @@ def _view_page(request: Request, case, status_code: int = 200, party: str | None
 
 @router.get("/cases/{code}/edit", response_class=HTMLResponse)
 async def edit_form(request: Request, code: str, actor: Writer) -> HTMLResponse:
-    case = await _case_call(request, "get_case", actor, _checked(code))
+    case = await case_call(request, "get_case", actor, checked_code(code))
     return _case_form(request, "edit", forms.form_values(case.fields), case.consents, case=case)
 
 
 @router.post("/cases/{code}/edit", response_class=HTMLResponse)
 async def update_case(request: Request, code: str, actor: Writer) -> Response:
-    case = await _case_call(request, "get_case", actor, _checked(code))
+    case = await case_call(request, "get_case", actor, checked_code(code))
     form = await request.form()
     data = forms.changed_case(form, case.consents)
     try:
-        await _case_call(request, "update_case", actor, case.code, data)
+        await case_call(request, "update_case", actor, case.code, data)
     except InputError as err:
         values = forms.form_values(forms.case_fields(form, include_empty=True))
         return _case_form(request, "edit", values, forms.consents_of(form), case=case, error=err)
@@ -213,7 +213,7 @@ async def update_case(request: Request, code: str, actor: Writer) -> Response:
 async def add_event(request: Request, code: str, actor: Writer) -> RedirectResponse:
     """Add a historic trafficking event (recruitment, transit, exploitation) to the timeline."""
     event = forms.event_of(await request.form())
-    await _case_call(request, "add_event", actor, _checked(code), event)
+    await case_call(request, "add_event", actor, checked_code(code), event)
     flash(request, "ok", "cases.event_added")
     return redirect(f"/cases/{code}#timeline")
 
@@ -227,18 +227,24 @@ async def record_consent(request: Request, code: str, actor: Writer) -> Redirect
                          column="purpose")
     if given not in ("yes", "no"):
         raise InputError(f"consent must be yes or no; got {str(given)[:10]!r}", column="given")
-    await _case_call(request, "record_consent", actor, _checked(code), purpose, given == "yes")
+    await case_call(request, "record_consent", actor, checked_code(code), purpose, given == "yes")
     flash(request, "ok", "cases.consent_recorded")
     return redirect(f"/cases/{code}")
 
 
-def _checked(code: str) -> str:
+def checked_code(code: str) -> str:
+    """The code from an address when it can be a case code; otherwise AccessDenied (the same 404 as a
+    case nobody has).
+
+    >>> checked_code("K7M4-QX9P")
+    'K7M4-QX9P'
+    """
     if not _CODE.fullmatch(code):
         raise AccessDenied("no such case")
     return code
 
 
-async def _case_call(request: Request, method: str, *args):
+async def case_call(request: Request, method: str, *args):
     """A store call about one case; a case that does not exist becomes the same 404 as another
     organisation's case, so nobody learns which codes exist."""
     try:
@@ -263,23 +269,25 @@ def _case_form(request: Request, mode: str, values: dict, consents: dict, case=N
 async def add_perpetrator(request: Request, code: str, actor: Writer) -> Response:
     """Add a perpetrator (names, roles in the process); bad values come back on the case view (422)."""
     form = await request.form()
-    return await _add_party(request, actor, _checked(code), "perpetrator", form, forms.perpetrator_of(form))
+    return await _add_party(request, actor, checked_code(code), "perpetrator", form, forms.perpetrator_of)
 
 
 @router.post("/cases/{code}/support-plans", response_class=HTMLResponse)
 async def add_support_plan(request: Request, code: str, actor: Writer) -> Response:
     """Add a support plan (type, objectives, action plan, dates); bad values come back on the case view (422)."""
     form = await request.form()
-    return await _add_party(request, actor, _checked(code), "support_plan", form, forms.support_plan_of(form))
+    return await _add_party(request, actor, checked_code(code), "support_plan", form, forms.support_plan_of)
 
 
-async def _add_party(request: Request, actor: Actor, code: str, party: str, form, item) -> Response:
+async def _add_party(request: Request, actor: Actor, code: str, party: str, form, read) -> Response:
+    """Add the item ``read(form)`` gives; a refused form (empty, or a value the store refuses) reopens on
+    the case view with what was typed and the field at fault (422)."""
     method, names = {"perpetrator": ("add_perpetrator", forms.PERPETRATOR_FIELDS),
                      "support_plan": ("add_support_plan", forms.SUPPORT_PLAN_FIELDS)}[party]
     try:
-        await _case_call(request, method, actor, code, item)
+        await case_call(request, method, actor, code, read(form))
     except InputError as err:
-        case = await _case_call(request, "get_case", actor, code)
+        case = await case_call(request, "get_case", actor, code)
         return _view_page(request, case, 422, party, forms.party_values(form, names), err)
     flash(request, "ok", f"party.{party}_added")
     return redirect(f"/cases/{code}#{party.replace('_', '-')}s")

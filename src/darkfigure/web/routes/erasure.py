@@ -7,57 +7,43 @@ identifying data, so it writes no audit entry. The erasure itself is audited by 
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from darkfigure.casestore.erasure import REASON_LIMIT
-from darkfigure.casestore.types import Actor, CaseNotFound
-from darkfigure.errors import AccessDenied, InputError
-from darkfigure.web.pages import flash, redirect, render, store_call, user_with
+from darkfigure.casestore.types import Actor
+from darkfigure.errors import InputError
+from darkfigure.web.pages import flash, redirect, render, user_with
+from darkfigure.web.routes.cases import case_call, checked_code
 
 router = APIRouter()
 Admin = Annotated[Actor, Depends(user_with("admin"))]
-_CODE = re.compile(r"[A-Za-z0-9-]{1,40}")  # anything else cannot be a case code: 404 at once
 
 
 @router.get("/cases/{code}/erase", response_class=HTMLResponse)
 async def erase_form(request: Request, code: str, actor: Admin) -> HTMLResponse:
     """Ask to confirm: the case code, a reason, and a warning that an erasure cannot be undone."""
-    summary = await _call(request, "erasure_summary", actor, _checked(code))
+    summary = await case_call(request, "erasure_summary", actor, checked_code(code))
     return _page(request, summary)
 
 
 @router.post("/cases/{code}/erase", response_class=HTMLResponse)
 async def erase(request: Request, code: str, actor: Admin) -> Response:
     """Erase the case and everything of it; back to the case list. A reason that cannot be used (none,
-    too long, or holding the person's name) brings the confirmation page back (422)."""
-    summary = await _call(request, "erasure_summary", actor, _checked(code))
+    too long, or holding the person's name, a number, an e-mail address or a control character) brings
+    the confirmation page back (422)."""
+    summary = await case_call(request, "erasure_summary", actor, checked_code(code))
     reason = (await request.form()).get("reason")
     try:
-        report = await _call(request, "erase_case", actor, summary.code, reason if isinstance(reason, str) else "")
+        report = await case_call(request, "erase_case", actor, summary.code, reason if isinstance(reason, str) else "")
     except InputError as err:
         return _page(request, summary, err)
     flash(request, "ok", "erase.done", code=report.code)
     if report.wal_cleared is False:
         flash(request, "warn", "erase.wal_kept")
     return redirect("/cases")
-
-
-def _checked(code: str) -> str:
-    if not _CODE.fullmatch(code):
-        raise AccessDenied("no such case")
-    return code
-
-
-async def _call(request: Request, method: str, *args):
-    """A store call about one case; a code nobody has is the same 404 as another organisation's case."""
-    try:
-        return await store_call(request, method, *args)
-    except CaseNotFound:
-        raise AccessDenied("no such case") from None
 
 
 def _page(request: Request, summary, error: InputError | None = None) -> HTMLResponse:
