@@ -195,14 +195,16 @@ def test_default_schema_id_changes_with_any_setting():
 
 
 # ------------------------------------------------------------------ no plaintext, no secret in the files
-@pytest.fixture(scope="module")
-def encoded_simulation(tmp_path_factory):
+@pytest.fixture(scope="module", params=["person-v2", "person-v3"])
+def encoded_simulation(tmp_path_factory, request):
+    """The simulated lists encoded with the default schema and with the segmented person-v3 (whose
+    file header also names its segments)."""
     folder = tmp_path_factory.mktemp("pprl")
     coalition = simulate_coalition(load_scenario("nk-women-china").with_n(3000), seed=11)
     coalition.write(folder / "sim")
     secret = folder / "secret"
     secret.write_bytes(bytes(range(100, 132)))
-    encode_command(folder / "sim" / "mapping.toml", secret, folder / "out")
+    encode_command(folder / "sim" / "mapping.toml", secret, folder / "out", Path(request.param))
     return folder
 
 
