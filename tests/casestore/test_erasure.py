@@ -419,9 +419,18 @@ def test_a_child_added_to_a_case_erased_meanwhile_is_case_not_found(store, peopl
 
 
 @pytest.mark.postgres
-def test_on_postgres_an_event_racing_an_erasure_is_case_not_found(backend, ring):
-    """Two real transactions: the erasure holds the case (deleted, not yet committed) while an event is
-    added; the insert waits for it, then finds the case gone."""
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda store, actor, code: store.add_event(actor, code, EventInput("Transit", "2020-01-01", "CN")),
+        lambda store, actor, code: store.record_consent(actor, code, "statistics", False),
+        lambda store, actor, code: store.update_case(actor, code, CaseInput({"cas_Status": "Closed"})),
+    ],
+    ids=["add_event", "record_consent", "update_case"],
+)
+def test_on_postgres_a_change_racing_an_erasure_is_case_not_found(backend, ring, change):
+    """Two real transactions: the erasure holds the case (deleted, not yet committed) while a change is
+    made; the change waits for it, then finds the case gone."""
     if not backend.startswith("postgresql"):
         pytest.skip("PostgreSQL only: SQLite writers take turns")
     store = open_store(backend, ring, password_hasher=FAST_TEST_HASHER)
@@ -435,7 +444,7 @@ def test_on_postgres_an_event_racing_an_erasure_is_case_not_found(backend, ring)
 
         def add():
             try:
-                outcome.append(store.add_event(admin, code, EventInput("Transit", "2020-01-01", "CN")))
+                outcome.append(change(store, admin, code))
             except Exception as err:  # noqa: BLE001 - the test reports what it got
                 outcome.append(err)
 

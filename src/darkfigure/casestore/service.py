@@ -187,7 +187,7 @@ class CaseStore(Accounts, Listing, Oversight):
         require(actor, *_EDIT_ROLES)
         checked = self._checked(data)
         with writing(self.engine) as conn:
-            row = self._case_row(conn, actor, code)
+            row = self._case_row(conn, actor, code, lock=True)
             if row.consent_case_work is False and records.changed_identifying(data) and not _erasure(actor, data):
                 raise AccessDenied(
                     f"case {code}: consent for case work was withdrawn; identifying data stay as they are "
@@ -226,8 +226,13 @@ class CaseStore(Accounts, Listing, Oversight):
         birth = records.unseal(self.ring, "cases", row.uid, "prs_birthdate", row.prs_birthdate, "date")
         return {"prs_Birthdate": birth, "cas_RegistrationDate": row.cas_registrationdate}
 
-    def _case_row(self, conn: Connection, actor: Actor, code: str) -> Any:
-        row = conn.execute(select(cases).where(cases.c.code == str(code).strip().upper())).first()
+    def _case_row(self, conn: Connection, actor: Actor, code: str, lock: bool = False) -> Any:
+        """The case row by code, checked for the actor; ``lock`` (a change): on PostgreSQL the row is
+        locked, so a change and an erasure of the same case take turns and a change that comes second
+        finds no case (CaseNotFound) rather than failing on a foreign key. SQLite's writers take turns
+        anyway."""
+        query = select(cases).where(cases.c.code == str(code).strip().upper())
+        row = conn.execute(query.with_for_update() if lock else query).first()
         if row is None:
             raise CaseNotFound(f"no case with code {code!r}; check the code")
         same_org(actor, row.organisation_id)
@@ -312,7 +317,7 @@ class CaseStore(Accounts, Listing, Oversight):
         if purpose not in PURPOSES or not isinstance(given, bool):
             raise InputError(f"consent is a purpose of {', '.join(PURPOSES)} with True or False", column="purpose")
         with writing(self.engine) as conn:
-            row = self._case_row(conn, actor, code)
+            row = self._case_row(conn, actor, code, lock=True)
             conn.execute(
                 update(cases).where(cases.c.id == row.id).values({f"consent_{purpose}": given, "updated_at": now()})
             )
