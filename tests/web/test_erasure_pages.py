@@ -4,32 +4,15 @@ and analysts get 403; another organisation's case is the same 404 as a code nobo
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
 from darkfigure.casestore import CaseInput, EventInput, PerpetratorInput
-from darkfigure.web import WebConfig, create_app
 
-from .conftest import SECRET, csrf_of, log_in, make_world
+from .conftest import csrf_of, log_in
 
 NAME = ("Odalys", "Quennell")
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    world = make_world(tmp_path_factory.mktemp("erasure"))
-    yield world
-    world.store.close()
-
-
-@pytest.fixture(scope="module")
-def app(world):
-    return create_app(world.store, WebConfig(session_secret=SECRET))
-
-
-@pytest.fixture
-def client(app):
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield client
+# world, app and client: tests/web/conftest.py (module-scoped: this module erases in a world of its own)
 
 
 def _new_case(world) -> str:

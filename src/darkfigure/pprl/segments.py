@@ -12,31 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from darkfigure._compile import HAVE_NUMBA, kernel
+from darkfigure._compile import kernel
 from darkfigure.errors import InputError
-
-if HAVE_NUMBA:  # pragma: no branch - the fallback is tested with DARKFIGURE_NO_NUMBA
-    from numba import types
-    from numba.extending import intrinsic
-
-    @intrinsic
-    def _ctpop(typingctx, word):  # type: ignore[no-untyped-def]
-        """LLVM ``ctpop`` on one 64-bit word (POPCNT on x86-64)."""
-        signature = types.uint64(types.uint64)
-
-        def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
-            return builder.ctpop(args[0])
-
-        return signature, codegen
-
-    @kernel
-    def _popcount(word):  # type: ignore[no-untyped-def]
-        return _ctpop(word)
-
-else:
-
-    def _popcount(word):  # type: ignore[no-untyped-def]
-        return int(word).bit_count()
+from darkfigure.pprl.dice import _popcount  # the hardware popcount (plain Python without numba)
 
 
 def segment_bounds(words: list[int] | tuple[int, ...] | np.ndarray) -> np.ndarray:
