@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from darkfigure.web import WebConfig, create_app
+from .conftest import csrf_of, log_in
 
-from .conftest import SECRET, csrf_of, log_in, make_world
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    # a world of this module's own: the forms here add to its case
-    world = make_world(tmp_path_factory.mktemp("parties"))
-    yield world
-    world.store.close()
-
-
-@pytest.fixture
-def client(world):
-    with TestClient(create_app(world.store, WebConfig(session_secret=SECRET)), raise_server_exceptions=False) as c:
-        yield c
+# world (this module's own, module-scoped) and client: tests/web/conftest.py
 
 
 def _parties(world):

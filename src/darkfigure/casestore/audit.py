@@ -16,7 +16,6 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import threading
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, bindparam, insert, select, update
@@ -79,14 +78,6 @@ def append_many(
     entries: Sequence[tuple[str | None, Sequence[str]]],
 ) -> None:
     """Append one entry per (case code, fields) pair, chained, in the caller's transaction."""
-    append_entries(conn, key, [(actor, organisation_id, action, code, fields) for code, fields in entries])
-
-
-def append_entries(
-    conn: Connection, key: bytes, entries: Sequence[tuple[str, int | None, str, str | None, Sequence[str]]]
-) -> None:
-    """Append entries of any actors, each ``(actor, organisation id, action, case code, fields)``, chained,
-    in the caller's transaction."""
     head = conn.execute(_HEAD).first()
     last_id, last_hash = 0, GENESIS
     if head is not None and head.last_id > 0:
@@ -94,7 +85,7 @@ def append_entries(
         last_hash = conn.execute(_HASH_OF, {"entry": last_id}).scalar() or GENESIS
     at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     rows = []
-    for actor, organisation_id, action, case_code, fields in entries:
+    for case_code, fields in entries:
         entry = dict(
             id=last_id + 1,
             at=at,
@@ -153,75 +144,3 @@ def verify(conn: Connection, key: bytes) -> AuditVerdict:
 def _has_records(conn: Connection) -> bool:
     return any(conn.execute(select(table.c.id).limit(1)).first() is not None for table in (users, cases))
 
-
-class GroupCommit:
-    """Entries that must be in the log before their request goes on (a name search), written together:
-    each caller waits until its entry is committed, and the entries of callers who came while one
-    transaction ran go into the next one. Twenty searches at once made twenty transactions, one after
-    the other, each waiting its turn for the write lock; now a few.
-
-    >>> from darkfigure.casestore.storage import make_engine, migrate
-    >>> engine = make_engine("sqlite://")
-    >>> migrate(engine)
-    >>> log = GroupCommit(engine, b"k" * 32)
-    >>> log.append("mina", 1, "search_name", None, ("name",))
-    >>> verify(engine.connect(), b"k" * 32).entries
-    1
-    """
-
-    def __init__(self, engine, key: bytes) -> None:
-        self.engine, self.key = engine, key
-        self._lock, self._pending, self._writing = threading.Lock(), [], False
-
-    def append(self, actor: str, organisation_id: int | None, action: str, case_code: str | None,
-               fields: Sequence[str] = ()) -> None:
-        """Return once the entry is committed (raise what the transaction raised, if it failed)."""
-        item = _Waiting((actor, organisation_id, action, case_code, tuple(fields)))
-        with self._lock:
-            self._pending.append(item)
-            lead, self._writing = not self._writing, True
-        if not lead:
-            item.done.wait()
-            if item.leads:  # the writer left entries behind and handed the pen to this caller
-                self._write_while_pending()
-        else:
-            self._write_while_pending()
-        if item.error is not None:
-            raise item.error
-
-    def _write_while_pending(self) -> None:
-        """Write batches until none is pending; past a few, hand the rest to its first caller (so no
-        caller writes for others for long)."""
-        from darkfigure.casestore.storage import writing
-
-        for _ in range(_ROUNDS):
-            with self._lock:
-                batch, self._pending = self._pending, []
-                if not batch:
-                    self._writing = False
-                    return
-            try:
-                with writing(self.engine) as conn:
-                    append_entries(conn, self.key, [item.entry for item in batch])
-            except Exception as err:  # every caller of the batch gets the failure
-                for item in batch:
-                    item.error = err
-            for item in batch:
-                item.done.set()
-        with self._lock:
-            if not self._pending:
-                self._writing = False
-                return
-            heir = self._pending[0]
-        heir.leads = True
-        heir.done.set()
-
-
-_ROUNDS = 3
-
-
-class _Waiting:
-    __slots__ = ("done", "entry", "error", "leads")
-
-    def __init__(self, entry: tuple) -> None:
-        self.entry, self.done, self.error, self.leads = entry, threading.Event(), None, False

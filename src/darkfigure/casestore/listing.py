@@ -22,7 +22,7 @@ from darkfigure.casestore.accounts import require
 from darkfigure.casestore.crypto import KeyRing, blind_index, name_tokens
 from darkfigure.casestore.models import case_exploitation, cases, organisations
 from darkfigure.casestore.models import name_tokens as name_tokens_table
-from darkfigure.casestore.storage import reading
+from darkfigure.casestore.storage import reading, writing
 from darkfigure.casestore.types import PURPOSES, ROLES, Actor, Page
 from darkfigure.errors import InputError
 
@@ -53,7 +53,6 @@ class Listing:
     ring: KeyRing
     _totals: dict  # (organisation, analyst, filters) -> (case version, total)
     _totals_lock: threading.Lock
-    _search_log: audit.GroupCommit
 
     def list_cases(
         self, actor: Actor, search: str | None = None, filters: dict | None = None, page: int = 1, per_page: int = 50
@@ -85,11 +84,13 @@ class Listing:
 
     def _search_page(self, actor: Actor, search: str, conditions: list, page: int, per_page: int) -> Page:
         """A page of the cases a search finds: the matching ids once (a search finds few), counted and cut
-        here. A name search is audited before anything is read (its entry committed together with those
-        of the searches waiting meanwhile)."""
+        here. A name search is audited before anything is read, in its own short write transaction."""
         tokens = self._search_tokens(actor, search)
         if tokens:
-            self._search_log.append(actor.username, actor.organisation_id, "search_name", None, ("name",))
+            with writing(self.engine) as conn:
+                audit.append(
+                    conn, self.ring.audit_key, actor.username, actor.organisation_id, "search_name", None, ("name",)
+                )
         code = _code_prefix(search)
         statement = _search_ids(len(tokens), code is not None, actor.role)
         values = {"org": actor.organisation_id, **{f"t{i}": t for i, t in enumerate(tokens)}}

@@ -67,7 +67,6 @@ class CaseStore(Accounts, Listing, Oversight):
         self.hasher = hasher
         self._dummy_hash: str | None = None  # made on the first unknown user name
         self._totals, self._totals_lock = {}, threading.Lock()
-        self._search_log = audit.GroupCommit(engine, ring.audit_key)
         self._wal_dirty = False  # an erasure's checkpoint could not finish: tried again (erasure.finish_checkpoint)
 
     # -- cases ---------------------------------------------------------------------------------------
