@@ -21,16 +21,23 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from darkfigure.casestore.models import audit_head, audit_log, cases, users
+from darkfigure.casestore.storage import Prepared
 from darkfigure.casestore.types import AuditEntry, AuditVerdict
 
 GENESIS = "0" * 64
-# made once: building a statement cost more than running it (an entry for every name search)
-_HEAD = select(audit_head).where(audit_head.c.id == 1).with_for_update()
-_HASH_OF = select(audit_log.c.hash).where(audit_log.c.id == bindparam("entry"))
-_INSERT = insert(audit_log)
-_MOVE_HEAD = update(audit_head).where(audit_head.c.id == 1).values(
-    last_id=bindparam("to_id"), last_hash=bindparam("to_seal")
+# made once and run on the driver (an entry for every name search: SQLAlchemy's execution of these four
+# cost more than the database's work); the head row is locked while appending
+_HEAD = Prepared(
+    select(audit_head.c.last_id, audit_log.c.hash)
+    .select_from(audit_head.outerjoin(audit_log, audit_log.c.id == audit_head.c.last_id))
+    .where(audit_head.c.id == 1)
+    .with_for_update(of=audit_head)
 )
+_INSERT = Prepared(insert(audit_log))
+_MOVE_HEAD = Prepared(
+    update(audit_head).where(audit_head.c.id == 1).values(last_id=bindparam("to_id"), last_hash=bindparam("to_seal"))
+)
+_NEW_HEAD = Prepared(insert(audit_head).values(id=1, last_id=bindparam("to_id"), last_hash=bindparam("to_seal")))
 
 
 def entry_hash(key: bytes, entry: dict) -> str:
@@ -78,11 +85,10 @@ def append_many(
     entries: Sequence[tuple[str | None, Sequence[str]]],
 ) -> None:
     """Append one entry per (case code, fields) pair, chained, in the caller's transaction."""
-    head = conn.execute(_HEAD).first()
+    head = _HEAD.run(conn).fetchone()
     last_id, last_hash = 0, GENESIS
-    if head is not None and head.last_id > 0:
-        last_id = head.last_id
-        last_hash = conn.execute(_HASH_OF, {"entry": last_id}).scalar() or GENESIS
+    if head is not None and head[0] > 0:
+        last_id, last_hash = head[0], head[1] or GENESIS
     at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     rows = []
     for case_code, fields in entries:
@@ -101,12 +107,8 @@ def append_many(
         rows.append(entry)
     if not rows:
         return
-    conn.execute(_INSERT, rows)
-    seal = head_seal(key, last_id, last_hash)
-    if head:
-        conn.execute(_MOVE_HEAD, {"to_id": last_id, "to_seal": seal})
-    else:
-        conn.execute(insert(audit_head).values(id=1, last_id=last_id, last_hash=seal))
+    _INSERT.run_many(conn, rows)
+    (_MOVE_HEAD if head else _NEW_HEAD).run(conn, {"to_id": last_id, "to_seal": head_seal(key, last_id, last_hash)})
 
 
 def to_entry(row) -> AuditEntry:

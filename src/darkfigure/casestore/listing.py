@@ -15,14 +15,14 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, or_, select, true, union, update
+from sqlalchemy import Connection, and_, bindparam, false, func, select, true, union, update
 
 from darkfigure.casestore import audit, records
 from darkfigure.casestore.accounts import require
 from darkfigure.casestore.crypto import KeyRing, blind_index, name_tokens
 from darkfigure.casestore.models import case_exploitation, cases, organisations
 from darkfigure.casestore.models import name_tokens as name_tokens_table
-from darkfigure.casestore.storage import reading, writing
+from darkfigure.casestore.storage import Prepared, reading, writing
 from darkfigure.casestore.types import PURPOSES, ROLES, Actor, Page
 from darkfigure.errors import InputError
 
@@ -38,8 +38,10 @@ _SUMMARY = (
     "updated_at",
 )
 _SUMMARY_COLUMNS = tuple(cases.c[c] for c in _SUMMARY)
-_BY_IDS = select(*_SUMMARY_COLUMNS).where(cases.c.id.in_(bindparam("chosen", expanding=True))).order_by(
-    cases.c.id.desc()
+_BY_IDS = (  # the organisation checked again: ids found through the blind index carry no organisation
+    select(*_SUMMARY_COLUMNS)
+    .where(cases.c.id.in_(bindparam("chosen", expanding=True)), cases.c.organisation_id == bindparam("org"))
+    .order_by(cases.c.id.desc())
 )
 _CACHE_SIZE = 512
 _DIGIT = re.compile(r"\d")
@@ -92,18 +94,21 @@ class Listing:
                     conn, self.ring.audit_key, actor.username, actor.organisation_id, "search_name", None, ("name",)
                 )
         code = _code_prefix(search)
-        statement = _search_ids(len(tokens), code is not None, actor.role)
+        statement = _search_ids(len(tokens), code is not None, actor.role, bool(conditions))
         values = {"org": actor.organisation_id, **{f"t{i}": t for i, t in enumerate(tokens)}}
         if code is not None:
             values.update(code_from=code, code_to=f"{code}~")
         with reading(self.engine) as conn:
-            found = conn.execute(statement.where(*conditions) if conditions else statement, values).scalars().all()
-            summaries = self._summaries(conn, found[(page - 1) * per_page : page * per_page])
+            if conditions:
+                found = conn.execute(statement.where(*conditions), values).scalars().all()
+            else:  # every search without filters: on the driver (a few hundred ids)
+                found = [row[0] for row in _prepared(statement).run(conn, values).fetchall()]
+            summaries = self._summaries(conn, actor, found[(page - 1) * per_page : page * per_page])
         return Page(summaries, len(found), page, per_page)
 
     @staticmethod
-    def _summaries(conn: Connection, ids: list[int]) -> list:
-        rows = conn.execute(_BY_IDS, {"chosen": ids}).all() if ids else []
+    def _summaries(conn: Connection, actor: Actor, ids: list[int]) -> list:
+        rows = conn.execute(_BY_IDS, {"chosen": ids, "org": actor.organisation_id}).all() if ids else []
         return [records.summary(r) for r in rows]
 
     def _search_tokens(self, actor: Actor, search: str) -> list[str]:
@@ -168,9 +173,10 @@ def _code_prefix(text: str) -> str | None:
 
 
 @functools.lru_cache(maxsize=64)
-def _search_ids(n_tokens: int, by_code: bool, role: str) -> Any:
+def _search_ids(n_tokens: int, by_code: bool, role: str, filtered: bool = False) -> Any:
     """The statement giving the ids a search finds, newest first, made once per shape (building it cost
-    more than running it); the organisation, code range and tokens are bound when it runs."""
+    more than running it); the organisation, code range and tokens are bound when it runs. ``filtered``:
+    the caller adds conditions on the cases' columns (then every found case is checked in its row)."""
     where = [cases.c.organisation_id == bindparam("org")]
     if role == "analyst":
         where.append(cases.c.consent_statistics == true())
@@ -178,22 +184,34 @@ def _search_ids(n_tokens: int, by_code: bool, role: str) -> Any:
     if not n_tokens:  # the ids from the code index first (as a bare range SQLite would walk the id index)
         where.append(cases.c.id.in_(select(cases.c.id).where(code)) if by_code else cases.c.id.is_(None))
         return select(cases.c.id).where(*where).order_by(cases.c.id.desc())
-    by_name = cases.c.id.in_(_with_every_token([bindparam(f"t{i}") for i in range(n_tokens)]))
-    if role != "administrator":  # a name must not reveal a case whose identity is hidden from them
-        by_name = and_(by_name, or_(cases.c.consent_case_work.is_(None), cases.c.consent_case_work == true()))
+    by_name = _with_every_token([bindparam(f"t{i}") for i in range(n_tokens)], hidden=role != "administrator")
+    if not by_code and not filtered:  # the common search: one range of the blind index, no case row read
+        return by_name.order_by(by_name.selected_columns[0].desc())
     # a union of ids, not an OR, keeps both sides on their indexes
-    where.append(cases.c.id.in_(union(select(cases.c.id).where(code), select(cases.c.id).where(by_name)))
-                 if by_code else by_name)
+    where.append(cases.c.id.in_(union(select(cases.c.id).where(code), by_name)) if by_code else cases.c.id.in_(by_name))
     return select(cases.c.id).where(*where).order_by(cases.c.id.desc())
 
 
-def _with_every_token(tokens: list[str]) -> Any:
+@functools.lru_cache(maxsize=64)
+def _prepared(statement: Any) -> Prepared:
+    return Prepared(statement)
+
+
+def _with_every_token(tokens: list[Any], hidden: bool) -> Any:
     """The ids of the cases with every token: a join along the (token, case) index, one probe per case of
-    the first token (grouping all entries of all tokens and counting them cost three times as much)."""
+    the first token (grouping all entries of all tokens and counting them cost three times as much).
+    The tokens are keyed by organisation, so they find only the organisation's cases. ``hidden``: leave out
+    the cases whose identity is hidden (case-work consent refused: a name must not reveal them), taken
+    from the (organisation, case-work consent, id) index, few in number (migration 0007)."""
     first, *others = (name_tokens_table.alias(f"t{i}") for i in range(len(tokens)))
     query = select(first.c.case_id).where(first.c.token == tokens[0])
     for other, token in zip(others, tokens[1:], strict=True):
         query = query.join(other, and_(other.c.token == token, other.c.case_id == first.c.case_id))
+    if hidden:
+        refused = select(cases.c.id).where(
+            cases.c.organisation_id == bindparam("org"), cases.c.consent_case_work == false()
+        )
+        query = query.where(first.c.case_id.not_in(refused))
     return query
 
 

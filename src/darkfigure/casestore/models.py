@@ -98,6 +98,7 @@ cases = Table(
     Column("consent_linkage", Boolean),
     *[_field_column(spec) for spec in FIELDS.values()],
     Index("ix_cases_org_id_case_work", "organisation_id", "id", "consent_case_work"),  # see migration 0006
+    Index("ix_cases_org_case_work_id", "organisation_id", "consent_case_work", "id"),  # see migration 0007
     Index("ix_cases_org_status", "organisation_id", "cas_status", "id"),
     Index("ix_cases_org_gender", "organisation_id", "prs_gender", "id"),
     Index("ix_cases_org_statistics", "organisation_id", "consent_statistics", "id"),

@@ -9,6 +9,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 try:
     import fcntl
@@ -200,3 +201,46 @@ def migrate(engine: Engine) -> None:
             f"cannot open or migrate the case database ({err.__class__.__name__}: {err}); "
             "check the URL and that the file is a darkfigure case database"
         ) from None
+
+
+class Prepared:
+    """A Core statement run straight on the driver's connection, inside the caller's transaction: compiled
+    once per dialect, with no result processing (plain tuples). For the few statements of every request
+    (a name search's audit entry and its ids), where SQLAlchemy's execution machinery cost more than the
+    database's work. Only for values that need no type conversion (numbers and text); no expanding
+    parameters.
+
+    >>> from sqlalchemy import bindparam, literal, select
+    >>> engine = make_engine("sqlite://")
+    >>> with reading(engine) as conn:
+    ...     Prepared(select(literal(2) + bindparam("x"))).run(conn, {"x": 3}).fetchall()
+    [(5,)]
+    """
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        self._forms: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+
+    def run(self, conn: Connection, values: dict[str, Any] | None = None) -> Any:
+        """Execute with ``values`` (by parameter name; literals keep their own); the driver's cursor."""
+        sql, order, fixed = self._form(conn)
+        values = {**fixed, **values} if values else fixed
+        arguments = tuple(values[name] for name in order) if order is not None else values
+        return conn.connection.driver_connection.execute(sql, arguments)
+
+    def run_many(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        """Execute once per row of values."""
+        sql, order, fixed = self._form(conn)
+        merged = [{**fixed, **row} for row in rows]
+        arguments = [tuple(row[name] for name in order) for row in merged] if order is not None else merged
+        conn.connection.driver_connection.cursor().executemany(sql, arguments)
+
+    def _form(self, conn: Connection) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
+        dialect = conn.dialect
+        form = self._forms.get(dialect.name)
+        if form is None:
+            compiled = self.statement.compile(dialect=dialect)
+            order = tuple(compiled.positiontup) if dialect.positional else None
+            fixed = {k: v for k, v in compiled.params.items() if v is not None}
+            form = self._forms[dialect.name] = (compiled.string, order, fixed)
+        return form
