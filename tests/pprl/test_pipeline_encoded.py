@@ -58,3 +58,16 @@ def test_bad_encoded_key(encoded_folder):
     config_file.write_text('[linkage]\nencoded = 3\n', encoding="utf-8")
     with pytest.raises(InputError, match="linkage.encoded"):
         load_config(config_file)
+
+
+def test_one_to_one_setting(encoded_folder):
+    config_file = encoded_folder / "one.toml"
+    config_file.write_text('[linkage]\nencoded = "encoded"\none_to_one = true\n', encoding="utf-8")
+    config = load_config(config_file)
+    assert config.one_to_one and "one-to-one linkage" in config.describe()
+    config_file.write_text('[linkage]\nencoded = "encoded"\none_to_one = "yes"\n', encoding="utf-8")
+    with pytest.raises(InputError, match="linkage.one_to_one.*expected true or false"):
+        load_config(config_file)
+    config_file.write_text('mapping = "data/mapping.toml"\n[linkage]\none_to_one = true\n', encoding="utf-8")
+    with pytest.raises(InputError, match="linkage.one_to_one.*encoded lists"):
+        load_config(config_file)

@@ -61,7 +61,7 @@ METHOD_SETTINGS: dict[str, dict[str, tuple[str, float]]] = {
     "homeoffice": {},
 }
 _TOP_KEYS = ("title", "mapping", "output", "seed", "linkage", "estimation")
-_LINKAGE_KEYS = ("thresholds", "threshold", "sensitivity_methods", "ignore_fields", "encoded")
+_LINKAGE_KEYS = ("thresholds", "threshold", "sensitivity_methods", "ignore_fields", "encoded", "one_to_one")
 _ESTIMATION_KEYS = ("methods", "nboot", "chains", "level", "strata", "strata_method", *METHODS)
 
 
@@ -92,6 +92,7 @@ class RunConfig:
     source: str | None = None
     notes: tuple[str, ...] = ()
     encoded: tuple[Path, ...] = ()
+    one_to_one: bool = False
 
     def settings_for(self, method: str) -> dict[str, Any]:
         """The keyword settings of ``darkfigure.estimation.estimate`` for ``method``."""
@@ -125,6 +126,7 @@ class RunConfig:
         lines = {
             "mapping": self._shown(self.mapping) if not self.encoded else "none: encoded lists",
             **({"encoded lists": ", ".join(self._shown(p) for p in self.encoded)} if self.encoded else {}),
+            **({"one-to-one linkage": "yes: each list holds each person at most once"} if self.one_to_one else {}),
             "linkage thresholds": ", ".join(f"{t:g}" for t in self.thresholds),
             "main linkage threshold": f"{self.threshold:g}",
             "methods": ", ".join(self.methods),
@@ -191,6 +193,8 @@ def parse_config(spec: Mapping[str, Any], *, source: str | None = None, base: Pa
         **_linkage_settings(check, linkage),
         **_estimation_settings(check, estimation),
     )
+    if config.one_to_one and not encoded:
+        check.fail("linkage.one_to_one", "expected encoded lists (linkage.encoded) with it", True)
     return config
 
 
@@ -223,6 +227,7 @@ def _linkage_settings(check: _Checker, linkage: Mapping[str, Any]) -> dict[str, 
         "threshold": threshold,
         "sensitivity_methods": check.methods(linkage, "linkage.sensitivity_methods", ("stepwise",), empty=True),
         "ignore_fields": check.names(linkage, "linkage.ignore_fields", NOT_COMPARED),
+        "one_to_one": check.flag(linkage, "linkage.one_to_one", False),
     }
 
 
@@ -294,6 +299,12 @@ class _Checker:
         if kind == "probability" and not (real and 0 < value <= 1):
             self.fail(key, "expected a match probability above 0 and at most 1, like 0.8", value)
         return int(value) if kind == "int" else float(value)
+
+    def flag(self, spec: Mapping[str, Any], key: str, default: bool) -> bool:
+        value = spec.get(key.rsplit(".", 1)[-1], default)
+        if not isinstance(value, bool):
+            self.fail(key, "expected true or false", value)
+        return value
 
     def numbers(self, spec: Mapping[str, Any], key: str, default: tuple[float, ...]) -> tuple[float, ...]:
         value = spec.get(key.rsplit(".", 1)[-1], list(default))

@@ -107,7 +107,7 @@ def link_records(config: RunConfig, inputs: Inputs) -> LinkageResult:
         from darkfigure.pprl.match import link_encoded
 
         return link_encoded(list(inputs.encoded.values()), thresholds=config.thresholds, threshold=config.threshold,
-                            seed=config.seed)
+                            seed=config.seed, one_to_one=config.one_to_one)
     mapping = compared_fields(inputs.mapping, config.ignore_fields)
     return link(inputs.lists, mapping, thresholds=config.thresholds, threshold=config.threshold, seed=config.seed,
                 ignore_fields=config.ignore_fields)

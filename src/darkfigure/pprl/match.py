@@ -37,6 +37,7 @@ from darkfigure.errors import InputError
 from darkfigure.linkage.cluster import LinkageResult, cluster_at_thresholds
 from darkfigure.linkage.plaintext import DEFAULT_THRESHOLDS, _link_type, _thresholds
 from darkfigure.pprl.blocking import Grouping, LshSettings, key_groupings, lsh_groupings, lsh_settings
+from darkfigure.pprl.decisions import one_to_one_probability
 from darkfigure.pprl.dice import dice_pairs, dice_scores, pairs_within_groups
 from darkfigure.pprl.encode import EncodedList
 
@@ -257,6 +258,7 @@ def link_encoded(
     lsh: LshSettings | bool = True,
     dice_floor: float | None = None,
     workers: int | None = None,
+    one_to_one: bool = False,
 ) -> LinkageResult:
     """Deduplicate and link encoded lists; entity ids at each match-probability threshold.
 
@@ -265,7 +267,9 @@ def link_encoded(
     :class:`~darkfigure.pprl.blocking.LshSettings` (``False``: keys only). ``dice_floor`` (default:
     where random pairs above it, scaled to all pairs, are about 20 per record) is the lowest Dice
     kept. ``threshold`` (default: the middle of ``thresholds``) is the clustering
-    ``records.entity_id`` follows.
+    ``records.entity_id`` follows. ``one_to_one=True``: each list holds each person at most once, so
+    no pair within a list is compared and a record links to at most one record of each other list
+    (:func:`~darkfigure.pprl.decisions.one_to_one_probability`: a clear best pair rises, contested ones fall).
 
     >>> from darkfigure.pprl import default_schema, encode_list
     >>> people = pd.DataFrame({"family_name": ["Kim", "Ri", "Pak", "Choe"],
@@ -279,7 +283,7 @@ def link_encoded(
     """
     encoded = _checked_lists(lists)
     cut_offs, chosen = _thresholds(thresholds, threshold)
-    link_type = _link_type(len(encoded), deduplicate)
+    link_type = _link_type(len(encoded), deduplicate and not one_to_one)
     clock = StageClock()
     records, filters, blocks = _stack(encoded)
     list_codes = pd.factorize(records["list"])[0]
@@ -300,13 +304,15 @@ def link_encoded(
     else:
         calibration, warnings = _calibrate(dice, sample, floor)
         probability = calibration.probability(dice) if calibration is not None else np.zeros(len(dice))
+    if one_to_one:
+        probability = one_to_one_probability(left, right, probability, list_codes)
     clock.lap("train")
     keep = probability >= min(cut_offs)
     pairs = pd.DataFrame({"unique_id_l": left[keep], "unique_id_r": right[keep],
                           "match_probability": probability[keep], "dice": dice[keep]})
     clusterings = cluster_at_thresholds(len(records), pairs, cut_offs)
     clock.lap("cluster")
-    model = _model(link_type, encoded, calibration, floor, warnings, len(left), sample)
+    model = {**_model(link_type, encoded, calibration, floor, warnings, len(left), sample), "one_to_one": one_to_one}
     return LinkageResult.from_clusterings(records, _named_pairs(records, pairs), clusterings, chosen, model=model,
                                           blocking_rules=tuple(rules), timings=clock.laps)
 
