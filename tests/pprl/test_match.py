@@ -125,8 +125,9 @@ def test_encoded_accuracy_beside_plaintext():
     # and encoded with the default schema; the truth is the simulator's entity ids. The calibrated
     # threshold 0.8 keeps the precision it promises and comes near the best F1 any Dice cut-off reaches
     # with the labels (what the encoding allows; the best cut-off trades precision for recall, 0.8 does
-    # not). Measured with person-v2 and this secret: encoded F1 0.813 (precision 0.907), best cut-off
-    # 0.859, plaintext 0.937; the goal (within 0.02 of plaintext) is not reached: see docs/pprl.md
+    # not). Measured with person-v2 and this secret (2026-11-29, with the neighbourhood correction, the
+    # default): encoded F1 0.896 (precision 0.921; without the correction 0.890, precision 0.900), best
+    # Dice cut-off 0.896, plaintext 0.937; the goal (within 0.02 of plaintext) is not reached here
     c = simulate_coalition(load_scenario("generic").with_n(1000), seed=3)
     mapping = ColumnMapping.from_dict(c.mapping()["lists"])
     truth = c.truth["entity_id"].to_numpy()

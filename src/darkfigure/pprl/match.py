@@ -15,6 +15,9 @@ plaintext linkage's without labels, the way Splink treats u- and m-probabilities
 - a pair's probability is ``lambda m / (lambda m + (1 - lambda) u)``, made nondecreasing in Dice
   (isotonic regression).
 
+By default (record-level filters) the score so calibrated is the Dice corrected by the two records'
+neighbourhoods (:mod:`darkfigure.pprl.neighbourhood`; ``neighbourhood=False``: the raw Dice).
+
 So thresholds 0.5, 0.8 and 0.95 mean what they mean for plaintext linkage; the calibration assumes
 no Dice baseline (balanced or diffused filters have their own). Deduplication and linkage use the
 same calibration. The result is a :class:`darkfigure.linkage.LinkageResult` like
@@ -40,6 +43,7 @@ from darkfigure.pprl.blocking import Grouping, LshSettings, key_groupings, lsh_g
 from darkfigure.pprl.decisions import one_to_one_probability
 from darkfigure.pprl.dice import dice_pairs, dice_scores, pairs_within_groups
 from darkfigure.pprl.encode import EncodedList
+from darkfigure.pprl.neighbourhood import LOW_PAIRS_PER_RECORD, NeighbourhoodCorrection
 
 BINS = 400  # Dice bins of width 0.0025 on [0, 1]
 RANDOM_PAIRS = 1_000_000
@@ -94,14 +98,14 @@ class DiceCalibration:
 
 
 def nonmatch_distribution(
-    random_dice: np.ndarray, pairs_at_risk: float, n_records: int
+    random_dice: np.ndarray, pairs_at_risk: float, n_records: int, levels: tuple[int, ...] = TAIL_PAIRS_PER_RECORD,
 ) -> tuple[np.ndarray, tuple[float, float, float]]:
     """The non-match distribution of Dice over ``BINS`` bins, from the Dice of random pairs: their
-    histogram up to ``start``, the random pairs' quantile where 10 pairs per record (of all
+    histogram up to ``start``, the random pairs' quantile where 10 pairs per record (the last of ``levels``; of all
     ``pairs_at_risk``) lie above; above it a tail ``S(start) exp(-rate t - curvature t^2)``
     (``t = dice - start``, curvature >= 0: no heavier than exponential) through the quantiles where
-    100, 30 and 10 pairs per record lie above. The few true matches among random pairs weigh in the
-    histogram only where they are many among few non-matches, which the tail leaves out. Returns
+    100, 30 and 10 pairs per record (``levels``) lie above. The few true matches among random pairs
+    weigh in the histogram only where they are many among few non-matches, which the tail leaves out. Returns
     (bin probabilities, (start, rate, curvature)).
 
     >>> scores = np.random.default_rng(1).exponential(0.02, 200_000) + 0.4  # a rate-50 exponential tail
@@ -112,7 +116,7 @@ def nonmatch_distribution(
     r = np.sort(np.asarray(random_dice, dtype=np.float64))
     if len(r) == 0:
         raise InputError("no random record pairs to measure the non-match Dice distribution; give more records")
-    above = np.array([min(0.5, k * n_records / max(pairs_at_risk, 1.0)) for k in TAIL_PAIRS_PER_RECORD])
+    above = np.array([min(0.5, k * n_records / max(pairs_at_risk, 1.0)) for k in levels])
     s = np.quantile(r, 1.0 - above)
     start = float(min(_EDGES[np.searchsorted(_EDGES, s[-1])], 1.0))
     rate, curvature = _tail_shape(s - s[-1], np.log(above / above[-1]))
@@ -134,7 +138,7 @@ def _tail_shape(t: np.ndarray, log_survival: np.ndarray) -> tuple[float, float]:
 
 def calibrate(
     dice: np.ndarray, random_dice: np.ndarray, pairs_at_risk: float, n_records: int, floor: float | None = None,
-    compared_share: np.ndarray | None = None,
+    compared_share: np.ndarray | None = None, tail_levels: tuple[int, ...] = TAIL_PAIRS_PER_RECORD,
 ) -> DiceCalibration:
     """Match probability from the Dice of the compared pairs and of random pairs: the floor from
     :func:`dice_floor` (unless given), ``u`` from :func:`nonmatch_distribution` times
@@ -149,7 +153,7 @@ def calibrate(
     [0.0, 0.02, 1.0, 1.0]
     """
     floor = dice_floor(random_dice, pairs_at_risk, n_records) if floor is None else float(floor)
-    u, tail = nonmatch_distribution(random_dice, pairs_at_risk, n_records)
+    u, tail = nonmatch_distribution(random_dice, pairs_at_risk, n_records, tail_levels)
     share = np.ones(BINS) if compared_share is None else compared_share
     return fit_calibration(dice, u * share, floor, tail)
 
@@ -259,6 +263,7 @@ def link_encoded(
     dice_floor: float | None = None,
     workers: int | None = None,
     one_to_one: bool = False,
+    neighbourhood: bool = True,
 ) -> LinkageResult:
     """Deduplicate and link encoded lists; entity ids at each match-probability threshold.
 
@@ -270,6 +275,9 @@ def link_encoded(
     ``records.entity_id`` follows. ``one_to_one=True``: each list holds each person at most once, so
     no pair within a list is compared and a record links to at most one record of each other list
     (:func:`~darkfigure.pprl.decisions.one_to_one_probability`: a clear best pair rises, contested ones fall).
+    ``neighbourhood`` (record-level filters; segmented ones are matched per segment): calibrate the
+    Dice corrected by the two records' neighbourhoods (:mod:`darkfigure.pprl.neighbourhood`), pairs
+    compared down to where random pairs number about 60 per record; ``False``: the raw Dice.
 
     >>> from darkfigure.pprl import default_schema, encode_list
     >>> people = pd.DataFrame({"family_name": ["Kim", "Ri", "Pak", "Choe"],
@@ -293,14 +301,20 @@ def link_encoded(
     sample = _random_pairs(filters, list_codes, link_type, groupings, seed, at_risk)
     segments = encoded[0].segments
     floor = sample.floor(segmented=bool(segments)) if dice_floor is None else float(dice_floor)
+    corrected = neighbourhood and not segments
+    if corrected and dice_floor is None:
+        floor = min(floor, max(sample.floor(per_record=LOW_PAIRS_PER_RECORD), floor - 0.05))
     workers = available_workers() if workers is None else max(1, int(workers))
     left, right, dice = _compare(filters, groupings, floor, workers)
     if link_type == "link_only":
         keep = list_codes[left] != list_codes[right]
         left, right, dice = left[keep], right[keep], dice[keep]
     clock.lap("compare")
+    correction = NeighbourhoodCorrection.fit(len(records), left, right, dice, floor) if corrected else None
     if segments:
         probability, calibration, warnings = _segment_probability(filters, left, right, sample, segments)
+    elif correction is not None:
+        probability, calibration, warnings = correction.probability(left, right, dice, sample)
     else:
         calibration, warnings = _calibrate(dice, sample, floor)
         probability = calibration.probability(dice) if calibration is not None else np.zeros(len(dice))
@@ -312,7 +326,8 @@ def link_encoded(
                           "match_probability": probability[keep], "dice": dice[keep]})
     clusterings = cluster_at_thresholds(len(records), pairs, cut_offs)
     clock.lap("cluster")
-    model = {**_model(link_type, encoded, calibration, floor, warnings, len(left), sample), "one_to_one": one_to_one}
+    model = {**_model(link_type, encoded, calibration, floor, warnings, len(left), sample), "one_to_one": one_to_one,
+             "neighbourhood": correction.to_dict() if correction is not None else None}
     return LinkageResult.from_clusterings(records, _named_pairs(records, pairs), clusterings, chosen, model=model,
                                           blocking_rules=tuple(rules), timings=clock.laps)
 
@@ -329,17 +344,18 @@ class _RandomPairs:
     left: np.ndarray | None = None
     right: np.ndarray | None = None
 
-    def floor(self, segmented: bool = False) -> float:
+    def floor(self, segmented: bool = False, per_record: float | None = None) -> float:
         """The default Dice floor of these random pairs (:func:`dice_floor`; segmented filters: where
-        random pairs above it are about 200 per record)."""
-        per_record = SEGMENT_FLOOR_PAIRS_PER_RECORD if segmented else FLOOR_PAIRS_PER_RECORD
+        random pairs above it are about 200 per record; else ``per_record`` if given)."""
+        per_record = SEGMENT_FLOOR_PAIRS_PER_RECORD if segmented else per_record or FLOOR_PAIRS_PER_RECORD
         return dice_floor(self.dice, self.pairs_at_risk, self.n_records * per_record / FLOOR_PAIRS_PER_RECORD)
 
-    def compared_share(self) -> np.ndarray:
-        """Share of random pairs the blocking compares, per Dice bin: nondecreasing, 1 in bins with
-        fewer than 20 random pairs above the last measured one."""
-        total = np.histogram(self.dice, _EDGES)[0]
-        hit = np.histogram(self.dice[self.compared], _EDGES)[0]
+    def compared_share(self, scores: np.ndarray | None = None) -> np.ndarray:
+        """Share of random pairs the blocking compares, per bin of their Dice (or of ``scores``):
+        nondecreasing, 1 in bins with fewer than 20 random pairs above the last measured one."""
+        scores = self.dice if scores is None else scores
+        total = np.histogram(scores, _EDGES)[0]
+        hit = np.histogram(scores[self.compared], _EDGES)[0]
         share = np.where(total >= 20, hit / np.maximum(total, 1), np.nan)
         measured = np.flatnonzero(~np.isnan(share))
         if len(measured):
