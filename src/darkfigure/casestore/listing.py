@@ -38,11 +38,6 @@ _SUMMARY = (
     "updated_at",
 )
 _SUMMARY_COLUMNS = tuple(cases.c[c] for c in _SUMMARY)
-_BY_IDS = (  # the organisation checked again: ids found through the blind index carry no organisation
-    select(*_SUMMARY_COLUMNS)
-    .where(cases.c.id.in_(bindparam("chosen", expanding=True)), cases.c.organisation_id == bindparam("org"))
-    .order_by(cases.c.id.desc())
-)
 _CACHE_SIZE = 512
 _DIGIT = re.compile(r"\d")
 _PAIR = "\x1f"  # joins two name words into one indexed pair (never inside a word: words split at non-letters)
@@ -69,20 +64,16 @@ class Listing:
         require(actor, *ROLES)
         page, per_page = max(1, whole(page, "page")), min(max(1, whole(per_page, "per_page")), 500)
         filters = {k: v for k, v in (filters or {}).items() if v not in (None, "")}
-        conditions = _filters(actor.organisation_id, filters)
+        shape, values = _filter_shape(filters)
         search = search.strip() if search else ""
         if search:
-            return self._search_page(actor, search, conditions, page, per_page)
+            return self._search_page(actor, search, _filters(actor.organisation_id, filters), page, per_page)
+        # every list page, filtered or not, runs on the driver: one statement per shape of filters
+        values.update(org=actor.organisation_id, limit=per_page, offset=(page - 1) * per_page)
         with reading(self.engine) as conn:
-            where = [cases.c.organisation_id == actor.organisation_id, *conditions]
-            if actor.role == "analyst":
-                where.append(cases.c.consent_statistics == true())
             total = self._total(conn, actor, filters)
-            rows = conn.execute(
-                select(*_SUMMARY_COLUMNS).where(*where).order_by(cases.c.id.desc())
-                .offset((page - 1) * per_page).limit(per_page)
-            ).all()
-        return Page([records.summary(r) for r in rows], total, page, per_page)
+            rows = _list_page(shape, actor.role == "analyst").run(conn, values).fetchall()
+        return Page([records.summary_of(r) for r in rows], total, page, per_page)
 
     def _search_page(self, actor: Actor, search: str, conditions: list, page: int, per_page: int) -> Page:
         """A page of the cases a search finds: the matching ids once (a search finds few), counted and cut
@@ -108,8 +99,10 @@ class Listing:
 
     @staticmethod
     def _summaries(conn: Connection, actor: Actor, ids: list[int]) -> list:
-        rows = conn.execute(_BY_IDS, {"chosen": ids, "org": actor.organisation_id}).all() if ids else []
-        return [records.summary(r) for r in rows]
+        if not ids:
+            return []
+        values = {"org": actor.organisation_id, **{f"i{k}": case_id for k, case_id in enumerate(ids)}}
+        return [records.summary_of(r) for r in _by_ids(len(ids)).run(conn, values).fetchall()]
 
     def _search_tokens(self, actor: Actor, search: str) -> list[str]:
         """The blind-index tokens of the name words searched for (none for roles that may not search names)."""
@@ -190,6 +183,63 @@ def _search_ids(n_tokens: int, by_code: bool, role: str, filtered: bool = False)
     # a union of ids, not an OR, keeps both sides on their indexes
     where.append(cases.c.id.in_(union(select(cases.c.id).where(code), by_name)) if by_code else cases.c.id.in_(by_name))
     return select(cases.c.id).where(*where).order_by(cases.c.id.desc())
+
+
+def _filter_shape(filters: dict) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The shape of the filters (which ones; the consent purpose names a column) and their values to
+    bind; unknown filters and bad values raise as :func:`_filters` does.
+
+    >>> _filter_shape({"status": "Active", "consent": "linkage", "year": "2024"})
+    (('consent:linkage', 'status', 'year'), {'status': 'Active', 'year': 2024})
+    """
+    shape, values = [], {}
+    for key, value in filters.items():
+        if key in ("status", "gender", "type_of_exploitation"):
+            shape.append(key)
+            values[key] = str(value)
+        elif key == "year":
+            shape.append(key)
+            values[key] = whole(value, "year")
+        elif key == "consent" and value in PURPOSES:
+            shape.append(f"consent:{value}")
+        else:
+            raise InputError(f"unknown filter {key}={value!r}; use status, gender, type_of_exploitation, year, consent")
+    return tuple(sorted(shape)), values
+
+
+@functools.lru_cache(maxsize=128)
+def _list_page(shape: tuple[str, ...], analyst: bool) -> Prepared:
+    """A page of the organisation's cases with the filters of ``shape``, newest first (analysts: those
+    consented for statistics); the organisation, the filters' values, limit and offset bound."""
+    where = [cases.c.organisation_id == bindparam("org")]
+    for key in shape:
+        if key == "status":
+            where.append(cases.c.cas_status == bindparam("status"))
+        elif key == "gender":
+            where.append(cases.c.prs_gender == bindparam("gender"))
+        elif key == "type_of_exploitation":  # EXISTS per case along the (organisation, id) index
+            chosen = case_exploitation.c
+            value = chosen.value == bindparam("type_of_exploitation")
+            where.append(select(chosen.case_id).where(chosen.case_id == cases.c.id, value).exists())
+        elif key == "year":
+            where.append(cases.c.registration_year == bindparam("year"))
+        else:
+            where.append(cases.c[f"consent_{key.removeprefix('consent:')}"] == true())
+    if analyst:
+        where.append(cases.c.consent_statistics == true())
+    page = select(*_SUMMARY_COLUMNS).where(*where).order_by(cases.c.id.desc())
+    return Prepared(page.limit(bindparam("limit")).offset(bindparam("offset")))
+
+
+@functools.lru_cache(maxsize=64)
+def _by_ids(n: int) -> Prepared:
+    """The summary rows of ``n`` chosen cases (bound ``i0`` ...), newest first, one statement per count
+    (an expanding list would be compiled on every page). The organisation is checked again: ids found
+    through the blind index carry no organisation."""
+    chosen = cases.c.id.in_([bindparam(f"i{k}") for k in range(n)])
+    return Prepared(
+        select(*_SUMMARY_COLUMNS).where(chosen, cases.c.organisation_id == bindparam("org")).order_by(cases.c.id.desc())
+    )
 
 
 @functools.lru_cache(maxsize=64)

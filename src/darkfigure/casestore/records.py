@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from typing import Any
 
@@ -158,6 +159,30 @@ def summary(row: Any) -> CaseSummary:
         decode_multi(row.prs_citizenship),
         row.updated_at,
     )
+
+
+def summary_of(values: tuple) -> CaseSummary:
+    """A pseudonymous list row from the driver's plain tuple of the summary columns (code, status,
+    gender, year, age, exploitation, citizenship, updated), as :class:`~darkfigure.casestore.storage.Prepared`
+    gives it: multi-selects decoded once per stored value, a SQLite time text read as a datetime.
+
+    >>> summary_of(("K7M4-QX9P", "Active", None, 2025, None, ";A;B;", None, "2026-11-29 06:54:00.000001")).updated_at
+    datetime.datetime(2026, 11, 29, 6, 54, 0, 1)
+    """
+    code, status, gender, year, age, exploitation, citizenship, updated = values
+    if isinstance(updated, str):
+        updated = _stored_time(updated)
+    return CaseSummary(code, status, gender, year, age, _multi(exploitation), _multi(citizenship), updated)
+
+
+@functools.lru_cache(maxsize=4096)
+def _multi(text: str | None) -> tuple[str, ...]:
+    return decode_multi(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _stored_time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
 
 
 def _optional_date(value: Any, column: str) -> dt.date | None:
