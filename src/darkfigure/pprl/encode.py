@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import os
 import secrets
@@ -276,20 +277,23 @@ class _TokenHasher:
         self.seeds: dict[tuple[str, str], int] = {}
 
     def table(self, spec: FieldSpec, salted_values: list[str]) -> np.ndarray:
-        """One row of positions per value (padded with ``n_bits``)."""
+        """One row of positions per value (padded with ``n_bits``). The tokens of all values are put in
+        one array and numbered at once (a Python loop per token cost most of a list's encoding)."""
         token_lists = []
         for salted in salted_values:
             salt, value = salted.split("\x1f", 1)
-            token_lists.append([f"{salt}\x1f{t}" for t in tokens(spec, value)])
+            prefix = f"{salt}\x1f"
+            token_lists.append([prefix + t for t in tokens(spec, value)])
+        counts = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
+        codes, unique = pd.factorize(np.fromiter(itertools.chain.from_iterable(token_lists), dtype=object))
         length = spec.bits or spec.hashes
-        stream = self._stream_table(spec, token_lists, length)
-        width = spec.bits or length * max(len(t) for t in token_lists)
+        stream = self._stream_table(spec, list(unique), length)
+        width = spec.bits or length * int(counts.max(initial=0))
         out = np.full((len(token_lists), max(width, 1)), self.n_bits, dtype=np.int64)
-        counts = np.array([len(t) for t in token_lists])
-        index = {t: i for i, t in enumerate(dict.fromkeys(t for ts in token_lists for t in ts))}
+        starts = np.cumsum(counts) - counts
         for n in np.unique(counts[counts > 0]):
             rows = np.flatnonzero(counts == n)
-            ids = np.array([[index[t] for t in token_lists[r]] for r in rows])
+            ids = codes[starts[rows][:, None] + np.arange(n)]
             out[rows, : n * length if not spec.bits else width] = self._spread(stream[ids], int(n), spec.bits)
         return out
 
@@ -301,8 +305,7 @@ class _TokenHasher:
         per = -(-bits // n)
         return streams[:, :, :per].transpose(0, 2, 1).reshape(len(streams), per * n)[:, :bits]
 
-    def _stream_table(self, spec: FieldSpec, token_lists: list[list[str]], length: int) -> np.ndarray:
-        unique = list(dict.fromkeys(t for ts in token_lists for t in ts))
+    def _stream_table(self, spec: FieldSpec, unique: list[str], length: int) -> np.ndarray:
         new = [t for t in unique if (spec.name, t) not in self.seeds]
         digests = b"".join(
             hashlib.blake2b(f"{spec.name}\x1f{t}".encode(), key=self.key, digest_size=8).digest() for t in new
