@@ -139,3 +139,13 @@ def test_every_way_to_a_page_gives_the_same_rows(store, people):
     assert plain == searched == filtered == by_code == analyst
     assert plain.code == code and plain.types_of_exploitation == ("ForcedLabour", "SexualExploitation")
     assert plain.updated_at.year >= 2026 and plain.gender == "Feminine"
+
+
+def test_bad_filters_are_refused_with_their_name(store, people):
+    kim = people["kim"]
+    for filters, message in (({"colour": "red"}, "unknown filter colour"), ({"consent": "gossip"}, "unknown filter"),
+                             ({"year": "20x4"}, "year must be a whole number")):
+        with pytest.raises(InputError, match=message):
+            store.list_cases(kim, filters=filters)
+        with pytest.raises(InputError, match=message):
+            store.list_cases(kim, search="mina", filters=filters)
