@@ -211,6 +211,7 @@ def test_a_store_made_before_the_key_check_gets_it_from_the_audit_seal(tmp_path)
     code = store.create_case(kim, CaseInput({"prs_FirstName": "Aster"}))
     with store.engine.begin() as conn:  # back to how 0002 left it
         conn.exec_driver_sql("DROP TABLE store_check")
+        conn.exec_driver_sql("ALTER TABLE users DROP COLUMN seal")  # 0008's (and the check table's mark)
         conn.exec_driver_sql("ALTER TABLE users DROP COLUMN session_epoch")  # 0005's
         conn.exec_driver_sql("DROP INDEX ix_cases_org_case_work_id")  # 0007's
         conn.exec_driver_sql("DROP INDEX ix_cases_org_id_case_work")  # 0006's, and its index before
@@ -222,7 +223,7 @@ def test_a_store_made_before_the_key_check_gets_it_from_the_audit_seal(tmp_path)
     again = open_store(tmp_path / "cases.db", ring, password_hasher=FAST_TEST_HASHER)
     with again.engine.connect() as conn:
         assert conn.execute(select(store_check)).first() is not None
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0007"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0008"
     assert again.get_case(kim, code).fields["prs_FirstName"] == "Aster"
     again.close()
     with pytest.raises(InputError, match="does not belong to this database"):

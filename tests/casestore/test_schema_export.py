@@ -17,7 +17,7 @@ def test_migrated_schema_matches_the_models(store):
     with store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
-        assert context.get_current_revision() == "0007"
+        assert context.get_current_revision() == "0008"
 
 
 def _cases(store, kim):

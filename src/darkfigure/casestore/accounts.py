@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import json
 import re
 from typing import Any
 
@@ -113,6 +116,7 @@ class Accounts:
             created_at=now(),
         )
         new_id = conn.execute(insert(users).values(**values)).inserted_primary_key[0]
+        reseal(conn, self.ring, new_id)
         audit.append(conn, self.ring.audit_key, by, org_id, "create_user", None, (f"user:{username}", f"role:{role}"))
         return Actor(new_id, username, org_id, role)
 
@@ -125,7 +129,7 @@ class Accounts:
                 .where(users.c.organisation_id == actor.organisation_id, users.c.active == true())
                 .order_by(users.c.username)
             ).all()
-        return [_actor(r) for r in rows]
+        return [_actor(r) for r in rows if self._sealed(r)]
 
     def set_password(self, actor: Actor, username: str, password: str) -> int:
         """Change a password: one's own, or (administrator) any user's in the same organisation. The
@@ -133,12 +137,12 @@ class Accounts:
         check_password(password, username)
         with writing(self.engine) as conn:
             row = conn.execute(select(users).where(users.c.username == username)).first()
-            if row is None or (
+            if row is None or not self._sealed(row) or (
                 username != actor.username
                 and (actor.role != "administrator" or row.organisation_id != actor.organisation_id)
             ):
                 raise AccessDenied(f"you may not change the password of {username!r}")
-            epoch = _raise_epoch(conn, row.id, password_hash=self.hasher.hash(password))
+            epoch = _raise_epoch(conn, self.ring, row.id, password_hash=self.hasher.hash(password))
             audit.append(
                 conn,
                 self.ring.audit_key,
@@ -185,6 +189,8 @@ class Accounts:
             username, password = "", ""
         with reading(self.engine) as conn:
             row = conn.execute(select(users).where(users.c.username == username, users.c.active == true())).first()
+        if row is not None and not self._sealed(row):
+            row = None  # altered without the key: as if there were no such user (the same work either way)
         try:
             self.hasher.verify(row.password_hash if row else self._dummy_hash, password or "")
         except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -194,22 +200,23 @@ class Accounts:
         if self.hasher.check_needs_rehash(row.password_hash):
             with writing(self.engine) as conn:
                 conn.execute(update(users).where(users.c.id == row.id).values(password_hash=self.hasher.hash(password)))
+                reseal(conn, self.ring, row.id)
         return _actor(row)
 
     def user(self, user_id: int) -> Actor | None:
         """The active user with this id (e.g. from a session cookie), with their session epoch, else None."""
         with reading(self.engine) as conn:
             row = conn.execute(select(users).where(users.c.id == user_id, users.c.active == true())).first()
-        return _actor(row) if row else None
+        return _actor(row) if row is not None and self._sealed(row) else None
 
     def deactivate_user(self, actor: Actor, username: str) -> None:
         """Switch a user off (administrators, own organisation); the record stays for the audit trail."""
         require(actor, "administrator")
         with writing(self.engine) as conn:
             row = conn.execute(select(users).where(users.c.username == username)).first()
-            if row is None or row.organisation_id != actor.organisation_id:
+            if row is None or not self._sealed(row) or row.organisation_id != actor.organisation_id:
                 raise AccessDenied(f"you may not change the user {username!r}")
-            _raise_epoch(conn, row.id, active=False)
+            _raise_epoch(conn, self.ring, row.id, active=False)
             audit.append(
                 conn,
                 self.ring.audit_key,
@@ -224,15 +231,69 @@ class Accounts:
         """An administrator actor named ``cli`` for the command line, acting within ``org``."""
         return Actor(0, "cli", self.organisation(org).id, "administrator")
 
+    def _sealed(self, row: Any) -> bool:
+        """Whether a user row carries the seal of what it holds (a row changed without the key does not)."""
+        return row.seal is not None and hmac.compare_digest(user_seal(self.ring, row), row.seal)
+
+
+def user_seal(ring: Any, row: Any) -> str:
+    """The seal of a user row: HMAC-SHA256 under the ring's user key of what decides who the user is and
+    what they may do (id, organisation, name, password hash, role, active, session epoch).
+
+    >>> from types import SimpleNamespace
+    >>> from darkfigure.casestore.crypto import KeyRing
+    >>> row = SimpleNamespace(id=1, organisation_id=1, username="ada", password_hash="h", role="caseworker",
+    ...                       active=True, session_epoch=0)
+    >>> ring = KeyRing.generate()
+    >>> user_seal(ring, row) == user_seal(ring, SimpleNamespace(**{**vars(row), "role": "administrator"}))
+    False
+    """
+    held = [row.id, row.organisation_id, row.username, row.password_hash, row.role, bool(row.active), row.session_epoch]
+    message = json.dumps(["user", *held], ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return hmac.new(ring.user_key, message, hashlib.sha256).hexdigest()
+
+
+def reseal(conn, ring: Any, user_id: int) -> None:
+    """Seal a user's row as it now is (in the transaction that changed it)."""
+    row = conn.execute(select(users).where(users.c.id == user_id)).first()
+    conn.execute(update(users).where(users.c.id == user_id).values(seal=user_seal(ring, row)))
+
+
+def seal_users(engine: Any, ring: Any) -> int:
+    """Seal every user row once, when a store made before seals (migration 0008) first opens with its key;
+    the number sealed (0 when done already). Audited, so that a second sealing (someone who cleared the
+    mark to have altered rows sealed) shows in the audit log.
+
+    >>> from darkfigure.casestore import open_store
+    >>> from darkfigure.casestore.crypto import KeyRing
+    >>> store = open_store("sqlite://", KeyRing.generate())
+    >>> seal_users(store.engine, store.ring)
+    0
+    """
+    from darkfigure.casestore.models import store_check
+
+    with writing(engine) as conn:
+        if conn.execute(select(store_check.c.users_sealed).where(store_check.c.id == 1)).scalar() != 0:
+            return 0  # sealed already, or no check row yet
+        ids = conn.execute(select(users.c.id)).scalars().all()
+        for user_id in ids:
+            reseal(conn, ring, user_id)
+        conn.execute(update(store_check).where(store_check.c.id == 1).values(users_sealed=1))
+        if ids:
+            audit.append(conn, ring.audit_key, "system", None, "seal_users", None, (f"users:{len(ids)}",))
+    return len(ids)
+
 
 def _actor(row: Any) -> Actor:
     return Actor(row.id, row.username, row.organisation_id, row.role, row.session_epoch)
 
 
-def _raise_epoch(conn, user_id: int, **values: Any) -> int:
-    """Update the user's row with ``values`` and one more session epoch; the new epoch."""
+def _raise_epoch(conn, ring: Any, user_id: int, **values: Any) -> int:
+    """Update the user's row with ``values`` and one more session epoch, sealed again; the new epoch."""
     raised = update(users).where(users.c.id == user_id).values(session_epoch=users.c.session_epoch + 1, **values)
-    return conn.execute(raised.returning(users.c.session_epoch)).scalar_one()
+    epoch = conn.execute(raised.returning(users.c.session_epoch)).scalar_one()
+    reseal(conn, ring, user_id)
+    return epoch
 
 
 def _organisation_name(name: str) -> str:

@@ -192,6 +192,13 @@ class KeyRing:
         return self._aead["mac", "index"]
 
     @property
+    def user_key(self) -> bytes:
+        """The HMAC key of the users' row seals (derived from the MAC key)."""
+        if ("mac", "users") not in self._aead:
+            self._aead["mac", "users"] = _derive(self.mac_key, b"darkfigure user rows")
+        return self._aead["mac", "users"]
+
+    @property
     def audit_key(self) -> bytes:
         """The audit-chain HMAC key (derived from the MAC key)."""
         if ("mac", "audit") not in self._aead:

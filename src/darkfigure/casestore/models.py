@@ -79,6 +79,7 @@ users = Table(
     Column("active", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("session_epoch", Integer, nullable=False, server_default=text("0")),  # raised to end its sessions
+    Column("seal", String(64)),  # HMAC of the row under the key ring's user key (accounts.py; migration 0008)
 )
 cases = Table(
     "cases",
@@ -195,6 +196,7 @@ store_check = Table(  # one row: a random store id and HMAC(MAC key, label + sto
     Column("store_id", String(64), nullable=False),
     Column("check_value", String(64), nullable=False),
     Column("name_index", Integer, nullable=False, server_default=text("1")),  # see name_index.py
+    Column("users_sealed", Integer, nullable=False, server_default=text("0")),  # see accounts.seal_users
 )
 ENCRYPTED_COLUMNS = {
     "cases": tuple(spec.column for spec in FIELDS.values() if spec.identifying),

@@ -451,6 +451,7 @@ def open_store(
     False
     """
     from darkfigure.casestore import keycheck
+    from darkfigure.casestore.accounts import seal_users
     from darkfigure.casestore.name_index import upgrade_name_index
 
     ring = key if isinstance(key, KeyRing) else KeyRing.read(key) if key is not None else KeyRing.from_env()
@@ -475,6 +476,7 @@ def open_store(
             keycheck.record_check(engine, ring)
         if migrate_schema:
             upgrade_name_index(engine, ring)
+            seal_users(engine, ring)
     except BaseException:
         engine.dispose()
         raise
