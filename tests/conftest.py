@@ -38,3 +38,24 @@ def uk5(reference_dir: Path) -> CaptureHistories:
 @pytest.fixture(scope="session")
 def artificial(reference_dir: Path) -> CaptureHistories:
     return CaptureHistories.read_csv(reference_dir / "artificial_3lists.csv")
+
+
+@pytest.fixture
+def erase_on_next_read(monkeypatch):
+    """``erase_on_next_read(store)``: the store's next case reads see the case, then have it erased before
+    the write goes on (as a PostgreSQL transaction sees an erasure committed in between)."""
+    from sqlalchemy import delete
+
+    from darkfigure.casestore.models import cases
+
+    def arrange(store) -> None:
+        read = store._case_row
+
+        def read_then_erase(conn, actor, code):
+            row = read(conn, actor, code)
+            conn.execute(delete(cases).where(cases.c.id == row.id))
+            return row
+
+        monkeypatch.setattr(store, "_case_row", read_then_erase)
+
+    return arrange

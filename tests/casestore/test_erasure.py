@@ -387,19 +387,6 @@ def test_a_child_table_is_emptied_by_its_own_key_column(store, people, monkeypat
 
 
 # -- a child added while the case is erased -------------------------------------------------------------
-def _erased_after_reading(store, monkeypatch):
-    """Make the store's next case read see the case, then have it erased before the write goes on (as a
-    PostgreSQL transaction sees an erasure committed in between)."""
-    read = store._case_row
-
-    def read_then_erase(conn, actor, code):
-        row = read(conn, actor, code)
-        conn.execute(delete(cases).where(cases.c.id == row.id))
-        return row
-
-    monkeypatch.setattr(store, "_case_row", read_then_erase)
-
-
 @pytest.mark.parametrize(
     ("method", "item"),
     [
@@ -408,10 +395,12 @@ def _erased_after_reading(store, monkeypatch):
         ("add_support_plan", SupportPlanInput("SocialCare")),
     ],
 )
-def test_a_child_added_to_a_case_erased_meanwhile_is_case_not_found(store, people, monkeypatch, method, item):
+def test_a_child_added_to_a_case_erased_meanwhile_is_case_not_found(
+    store, people, monkeypatch, erase_on_next_read, method, item
+):
     code = store.create_case(people["kim"], _case(*ZEPHYRINE))
     before = _snapshot(store)
-    _erased_after_reading(store, monkeypatch)
+    erase_on_next_read(store)  # tests/conftest.py
     with pytest.raises(CaseNotFound):
         getattr(store, method)(people["kim"], code, item)
     monkeypatch.undo()

@@ -123,24 +123,13 @@ def test_a_reason_with_the_name_a_number_an_address_or_a_nul_comes_back(client, 
     assert world.store.get_case(world.users["admin_a"], code).code == code
 
 
-def test_an_event_added_while_the_case_is_erased_is_the_404_of_a_missing_case(client, world, monkeypatch):
+def test_an_event_added_while_the_case_is_erased_is_the_404_of_a_missing_case(client, world, erase_on_next_read):
     """The case is read, then erased (as by another request on PostgreSQL) before the event is written."""
-    from sqlalchemy import delete
-
-    from darkfigure.casestore.models import cases
-
-    code, store = _new_case(world), world.store
+    code = _new_case(world)
     log_in(client, "worker_a")
     token = csrf_of(client.get(f"/cases/{code}").text)
     missing = client.get("/cases/ZZZZ-ZZZZ")
-    read = store._case_row
-
-    def read_then_erase(conn, actor, wanted):
-        row = read(conn, actor, wanted)
-        conn.execute(delete(cases).where(cases.c.id == row.id))
-        return row
-
-    monkeypatch.setattr(store, "_case_row", read_then_erase)
+    erase_on_next_read(world.store)  # tests/conftest.py
     event = {"type": "Transit", "date": "2020-01-01", "country": "CN", "csrf_token": token}
     posted = client.post(f"/cases/{code}/events", data=event, follow_redirects=False)
     assert posted.status_code == 404 and posted.text == missing.text

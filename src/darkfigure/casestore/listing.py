@@ -66,18 +66,22 @@ class Listing:
         filters = {k: v for k, v in (filters or {}).items() if v not in (None, "")}
         shape, values = _filter_shape(filters)
         search = search.strip() if search else ""
+        values["org"] = actor.organisation_id
         if search:
-            return self._search_page(actor, search, _filters(actor.organisation_id, filters), page, per_page)
+            return self._search_page(actor, search, shape, values, page, per_page)
         # every list page, filtered or not, runs on the driver: one statement per shape of filters
-        values.update(org=actor.organisation_id, limit=per_page, offset=(page - 1) * per_page)
         with reading(self.engine) as conn:
-            total = self._total(conn, actor, filters)
-            rows = _list_page(shape, actor.role == "analyst").run(conn, values).fetchall()
+            total = self._total(conn, actor, shape, values)
+            bounds = {**values, "limit": per_page, "offset": (page - 1) * per_page}
+            rows = _list_page(shape, actor.role == "analyst").run(conn, bounds).fetchall()
         return Page([records.summary_of(r) for r in rows], total, page, per_page)
 
-    def _search_page(self, actor: Actor, search: str, conditions: list, page: int, per_page: int) -> Page:
+    def _search_page(
+        self, actor: Actor, search: str, shape: tuple[str, ...], filtered: dict, page: int, per_page: int
+    ) -> Page:
         """A page of the cases a search finds: the matching ids once (a search finds few), counted and cut
-        here. A name search is audited before anything is read, in its own short write transaction."""
+        here. A name search is audited before anything is read, in its own short write transaction.
+        ``shape`` and ``filtered``: the filters (:func:`_filter_shape`) and their values, with ``org``."""
         tokens = self._search_tokens(actor, search)
         if tokens:
             with writing(self.engine) as conn:
@@ -85,13 +89,13 @@ class Listing:
                     conn, self.ring.audit_key, actor.username, actor.organisation_id, "search_name", None, ("name",)
                 )
         code = _code_prefix(search)
-        statement = _search_ids(len(tokens), code is not None, actor.role, bool(conditions))
-        values = {"org": actor.organisation_id, **{f"t{i}": t for i, t in enumerate(tokens)}}
+        statement = _search_ids(len(tokens), code is not None, actor.role, bool(shape))
+        values = {**filtered, **{f"t{i}": t for i, t in enumerate(tokens)}}
         if code is not None:
             values.update(code_from=code, code_to=f"{code}~")
         with reading(self.engine) as conn:
-            if conditions:
-                found = conn.execute(statement.where(*conditions), values).scalars().all()
+            if shape:
+                found = conn.execute(statement.where(*_conditions(shape)), values).scalars().all()
             else:  # every search without filters: on the driver (a few hundred ids)
                 found = [row[0] for row in _prepared(statement).run(conn, values).fetchall()]
             summaries = self._summaries(conn, actor, found[(page - 1) * per_page : page * per_page])
@@ -110,17 +114,18 @@ class Listing:
             return []  # a digit: a case code, never a name (no audit entry, no name index probed)
         return search_tokens(self.ring, actor.organisation_id, name_tokens(search, split_hangul=False))
 
-    def _total(self, conn: Connection, actor: Actor, filters: dict) -> int:
-        """The exact number of the actor's cases passing ``filters``, from the cache while the organisation's
-        case version is unchanged (read before and after counting, so a change in between is not cached)."""
+    def _total(self, conn: Connection, actor: Actor, shape: tuple[str, ...], values: dict) -> int:
+        """The exact number of the actor's cases passing the filters (``shape``, ``values`` with ``org``),
+        from the cache while the organisation's case version is unchanged (read before and after
+        counting, so a change in between is not cached)."""
         cache, lock = self._totals, self._totals_lock
-        key = (actor.organisation_id, actor.role == "analyst", tuple(sorted((k, str(v)) for k, v in filters.items())))
+        key = (actor.role == "analyst", shape, tuple(sorted(values.items())))
         version = _case_version(conn, actor.organisation_id)
         with lock:
             hit = cache.get(key)
         if hit is not None and version is not None and hit[0] == version:
             return hit[1]
-        total = conn.execute(_count(actor, filters)).scalar_one()
+        total = conn.execute(_count(shape, actor.role == "analyst"), values).scalar_one()
         if version is not None and _case_version(conn, actor.organisation_id) == version:
             with lock:
                 if len(cache) >= _CACHE_SIZE:
@@ -129,19 +134,16 @@ class Listing:
         return total
 
 
-def _count(actor: Actor, filters: dict) -> Any:
-    """The count query of a filtered list: the exploitation filter alone is counted in its own index."""
-    org = actor.organisation_id
-    if set(filters) == {"type_of_exploitation"} and actor.role != "analyst":
+@functools.lru_cache(maxsize=128)
+def _count(shape: tuple[str, ...], analyst: bool) -> Any:
+    """The count query of a filtered list (values bound): the exploitation filter alone is counted in its
+    own index."""
+    if shape == ("type_of_exploitation",) and not analyst:
         chosen = case_exploitation.c
-        value = str(filters["type_of_exploitation"])
-        return (
-            select(func.count())
-            .select_from(case_exploitation)
-            .where(chosen.organisation_id == org, chosen.value == value)
-        )
-    where = [cases.c.organisation_id == org, *_filters(org, filters, counting=True)]
-    if actor.role == "analyst":
+        where = [chosen.organisation_id == bindparam("org"), chosen.value == bindparam("type_of_exploitation")]
+        return select(func.count()).select_from(case_exploitation).where(*where)
+    where = [cases.c.organisation_id == bindparam("org"), *_conditions(shape, counting=True)]
+    if analyst:
         where.append(cases.c.consent_statistics == true())
     return select(func.count()).select_from(cases).where(*where)
 
@@ -187,7 +189,7 @@ def _search_ids(n_tokens: int, by_code: bool, role: str, filtered: bool = False)
 
 def _filter_shape(filters: dict) -> tuple[tuple[str, ...], dict[str, Any]]:
     """The shape of the filters (which ones; the consent purpose names a column) and their values to
-    bind; unknown filters and bad values raise as :func:`_filters` does.
+    bind; unknown filters and bad values raise (InputError naming the filter).
 
     >>> _filter_shape({"status": "Active", "consent": "linkage", "year": "2024"})
     (('consent:linkage', 'status', 'year'), {'status': 'Active', 'year': 2024})
@@ -211,20 +213,7 @@ def _filter_shape(filters: dict) -> tuple[tuple[str, ...], dict[str, Any]]:
 def _list_page(shape: tuple[str, ...], analyst: bool) -> Prepared:
     """A page of the organisation's cases with the filters of ``shape``, newest first (analysts: those
     consented for statistics); the organisation, the filters' values, limit and offset bound."""
-    where = [cases.c.organisation_id == bindparam("org")]
-    for key in shape:
-        if key == "status":
-            where.append(cases.c.cas_status == bindparam("status"))
-        elif key == "gender":
-            where.append(cases.c.prs_gender == bindparam("gender"))
-        elif key == "type_of_exploitation":  # EXISTS per case along the (organisation, id) index
-            chosen = case_exploitation.c
-            value = chosen.value == bindparam("type_of_exploitation")
-            where.append(select(chosen.case_id).where(chosen.case_id == cases.c.id, value).exists())
-        elif key == "year":
-            where.append(cases.c.registration_year == bindparam("year"))
-        else:
-            where.append(cases.c[f"consent_{key.removeprefix('consent:')}"] == true())
+    where = [cases.c.organisation_id == bindparam("org"), *_conditions(shape)]
     if analyst:
         where.append(cases.c.consent_statistics == true())
     page = select(*_SUMMARY_COLUMNS).where(*where).order_by(cases.c.id.desc())
@@ -265,26 +254,25 @@ def _with_every_token(tokens: list[Any], hidden: bool) -> Any:
     return query
 
 
-def _filters(organisation_id: int, filters: dict, counting: bool = False) -> list[Any]:
-    """Conditions of the filters (checked by :func:`_filter_shape`), their values inline, for a search with
-    filters and for counting; ``counting``: in the form that counts fastest (not that pages fastest)."""
-    shape, values = _filter_shape(filters)
+def _conditions(shape: tuple[str, ...], counting: bool = False) -> list[Any]:
+    """Conditions of the filters of ``shape`` (:func:`_filter_shape`), their values bound by the filter's
+    name (and ``org``); ``counting``: in the form that counts fastest (not that pages fastest)."""
     where = []
     for key in shape:
         if key == "status":
-            where.append(cases.c.cas_status == values[key])
+            where.append(cases.c.cas_status == bindparam("status"))
         elif key == "gender":
-            where.append(cases.c.prs_gender == values[key])
+            where.append(cases.c.prs_gender == bindparam("gender"))
         elif key == "type_of_exploitation":
             chosen = case_exploitation.c
-            value = chosen.value == values[key]
+            value = chosen.value == bindparam("type_of_exploitation")
             if counting:  # the set of ids from the (organisation, value) index, probed per case
-                ids = select(chosen.case_id).where(chosen.organisation_id == organisation_id, value)
+                ids = select(chosen.case_id).where(chosen.organisation_id == bindparam("org"), value)
                 where.append(cases.c.id.in_(ids))
             else:  # EXISTS per case along the (organisation, id) index: a page stops after its rows
                 where.append(select(chosen.case_id).where(chosen.case_id == cases.c.id, value).exists())
         elif key == "year":
-            where.append(cases.c.registration_year == values[key])
+            where.append(cases.c.registration_year == bindparam("year"))
         else:
             where.append(cases.c[f"consent_{key.removeprefix('consent:')}"] == true())
     return where

@@ -148,17 +148,9 @@ def case_fields(ring: KeyRing, row: Any, hide: bool) -> dict[str, Any]:
 
 
 def summary(row: Any) -> CaseSummary:
-    """A pseudonymous list row."""
-    return CaseSummary(
-        row.code,
-        row.cas_status,
-        row.prs_gender,
-        row.registration_year,
-        row.age_broad,
-        decode_multi(row.vic_typeofexploitation),
-        decode_multi(row.prs_citizenship),
-        row.updated_at,
-    )
+    """A pseudonymous list row from a row of the cases table (columns by name)."""
+    return summary_of((row.code, row.cas_status, row.prs_gender, row.registration_year, row.age_broad,
+                       row.vic_typeofexploitation, row.prs_citizenship, row.updated_at))
 
 
 def summary_of(values: tuple) -> CaseSummary:
