@@ -12,10 +12,15 @@ highest over the five lists:
   mining 8.7% to 47.5% (best of Jaccard 0.6, 0.75, 0.9), frequency alignment 0.1% to 1.0%;
 - the default schema (diffusion t = 3 of a 512-bit filter into 2,048 bits): bit-pattern mining 0.0%
   on every list, frequency alignment 0.1% to 0.7%;
-- one-field family-name filters without hardening: frequency alignment 51.6% to 68.6%.
+- one-field family-name filters without hardening: frequency alignment 51.6% to 68.6%;
+- the default schema, frequency alignment on leader clusters at Dice 0.4 to 0.7 instead of equal or
+  near-equal filters: 10.4% to 30.8% (a known limit; with 10 family-name positions instead of 60:
+  0.1% to 0.9%).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -96,12 +101,42 @@ def test_default_diffusion_stops_pattern_mining(family_names, record_level):
         assert audit.worst < 0.01, (name, audit.shares)
 
 
-def test_frequency_alignment_on_default_encodings_stays_under_one_percent(family_names, record_level):
-    # what is left: records repeated within a list (the same person twice) form groups of identical
-    # filters, whose labels are a lottery over the name ranks; the mean over 10 orders of equal-size groups
+def test_frequency_alignment_of_equal_and_near_equal_default_encodings_stays_under_one_percent(family_names,
+                                                                                               record_level):
+    # groups of equal filters or filters at Dice 0.9 or 0.8: what is left are records repeated within a
+    # list (the same person twice), whose labels are a lottery over the name ranks; the mean over 10
+    # orders of equal-size groups
     lists, _, coarse = family_names
     for name, part in lists.items():
         audit = audit_encoding(record_level[name][0], _truth(part), coarse, similarities=(1.0, 0.9, 0.8), tie_orders=10)
+        assert audit.worst < 0.01, (name, audit.shares)
+
+
+def test_frequency_alignment_clustered_at_a_low_dice_finds_common_family_names_in_default_encodings(
+        family_names, record_level):
+    # A known limit (docs/pprl.md, Attack results): clustered at Dice 0.5, the default encodings fall
+    # into groups that are mostly one common family name (in the church list the largest group, 181
+    # records, is 94% Kim; the next, 138, 92% Ri), and the largest groups take the commonest names.
+    # Measured 10.4% to 30.8% per list (best level 0.5; mean over 5 orders of equal-size groups).
+    # The issue's goal, under 1% with the default hardening, does not hold against this attack.
+    lists, _, coarse = family_names
+    shares = {name: audit_encoding(record_level[name][0], _truth(part), coarse, similarities=(0.6, 0.5, 0.45),
+                                   tie_orders=5).worst
+              for name, part in lists.items()}
+    assert min(shares.values()) > 0.08 and max(shares.values()) > 0.25, shares
+
+
+def test_a_light_family_name_weight_stops_low_dice_frequency_alignment(family_names):
+    # The same attack where the family name sets 10 positions instead of 60: no group is mostly one
+    # name. Measured 0.1% to 0.9% per list at Dice 0.4 to 0.7 (20 positions: 2.3% to 3.8%). It costs
+    # accuracy where family names tell people apart: F1 at 0.8 on nk-women-china with 12,000 people
+    # (seed 1), 37 points under plaintext against person-v2's 0.2 points over (docs/pprl.md).
+    lists, _, coarse = family_names
+    light = default_schema()
+    light = replace(light, fields=tuple(replace(f, bits=10) if f.name == "family_name" else f for f in light.fields))
+    for name, part in lists.items():
+        audit = audit_encoding(encode_list(part, light, SECRET, name), _truth(part), coarse,
+                               similarities=(0.7, 0.6, 0.55, 0.5, 0.45, 0.4), tie_orders=5)
         assert audit.worst < 0.01, (name, audit.shares)
 
 
