@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -51,10 +50,6 @@ def attacked_lists() -> tuple[dict[str, pd.DataFrame], dict[str, float]]:
         key = coarse_name_key(name_key(hangul, family=True), family=True)
         public[key] = public.get(key, 0.0) + float(share)
     return {name: part.reset_index(drop=True) for name, part in frame.groupby("list")}, public
-
-
-def with_family_bits(schema: EncodingSchema, bits: int) -> EncodingSchema:
-    return replace(schema, fields=tuple(replace(f, bits=bits) if f.name == "family_name" else f for f in schema.fields))
 
 
 def audit(label: str, schema: EncodingSchema, lists: dict[str, pd.DataFrame], public: dict[str, float],
@@ -86,7 +81,8 @@ def main() -> None:
         encodings += [("no hardening, 2,048-bit CLK", default.with_hardening(diffusion=0)),
                       ("diffusion t = 2", default.with_hardening(diffusion=2)),
                       ("diffusion t = 5", default.with_hardening(diffusion=5))]
-        encodings += [(f"default, family name {b} positions", with_family_bits(default, b)) for b in args.family_bits]
+        encodings += [(f"default, family name {b} positions", default.with_field("family_name", bits=b))
+                      for b in args.family_bits]
     rows = [audit(label, schema, lists, public, 1 if args.quick else 5) for label, schema in encodings]
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         print(pd.DataFrame(rows).to_string(index=False))  # noqa: T201

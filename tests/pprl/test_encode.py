@@ -192,6 +192,9 @@ def test_default_schema_id_changes_with_any_setting():
     assert s.schema_id.startswith("darkfigure-person-v2:") and len(s.schema_id.split(":")[1]) == 64
     assert s.with_hardening(flip_probability=0.01).schema_id != s.schema_id
     assert s.with_hardening(diffusion=4).schema_id != s.schema_id
+    assert s.with_field("family_name", bits=10).schema_id != s.schema_id
+    with pytest.raises(InputError, match="has no field 'surname'; it has family_name, given_name"):
+        s.with_field("surname", bits=10)
 
 
 # ------------------------------------------------------------------ no plaintext, no secret in the files

@@ -201,6 +201,17 @@ class EncodingSchema:
         """
         return replace(self, hardening=replace(self.hardening, **changes))
 
+    def with_field(self, name: str, **changes: Any) -> EncodingSchema:
+        """The same schema with some settings of the field ``name`` changed (its weight, say).
+
+        >>> [f.bits for f in default_schema().with_field("family_name", bits=10).fields][:2]
+        [10, 80]
+        """
+        if name not in {f.name for f in self.fields}:
+            names = ", ".join(f.name for f in self.fields)
+            raise InputError(f"schema {self.name!r} has no field {name!r}; it has {names}")
+        return replace(self, fields=tuple(replace(f, **changes) if f.name == name else f for f in self.fields))
+
 
 def default_schema() -> EncodingSchema:
     """The schema that ships with darkfigure (``person-v2``).
