@@ -2,7 +2,8 @@
 
 Each organisation encodes its own list on its own machine (:func:`encode_list`, ``darkfigure
 encode``); whoever links the lists (:func:`link_encoded`) only sees record ids and bit patterns.
-:func:`audit_encoding` and :func:`audit_pattern_mining` run attacks on your own encodings. See docs/pprl.md.
+:func:`audit_encoding`, :func:`audit_pattern_mining` and :func:`audit_spectral` run attacks on your own
+encodings. See docs/pprl.md.
 
 >>> import pandas as pd
 >>> from darkfigure.pprl import default_schema, encode_list
@@ -16,8 +17,10 @@ from darkfigure.pprl.attack import (
     AttackResult,
     audit_encoding,
     audit_pattern_mining,
+    audit_spectral,
     frequency_attack,
     pattern_mining_attack,
+    spectral_attack,
 )
 from darkfigure.pprl.encode import (
     SECRET_BYTES,
@@ -53,6 +56,7 @@ __all__ = [
     "Segment",
     "audit_encoding",
     "audit_pattern_mining",
+    "audit_spectral",
     "default_schema",
     "dice_pairs",
     "encode_list",
@@ -64,6 +68,7 @@ __all__ = [
     "read_schema",
     "read_schema_named",
     "read_secret",
+    "spectral_attack",
     "write_encoded",
 ]
 
