@@ -47,6 +47,7 @@ from darkfigure.pprl.encode import EncodedList
 
 DEFAULT_SIMILARITIES = (1.0, 0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.55, 0.5, 0.45, 0.4)
 DEFAULT_JACCARDS = (0.6, 0.75, 0.9)
+MAX_GROUP_RATIO = 2.0  # a group over twice its value's expected count is left unlabelled
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class AttackResult:
 
     guesses: np.ndarray
     groups: np.ndarray
-    setting: float  # frequency alignment: the Dice level; spectral attack: the number of clusters
+    setting: float  # frequency alignment: the Dice level; spectral attack: the clusters; pattern mining: 1.0
 
     @property
     def n_groups(self) -> int:
@@ -119,7 +120,7 @@ def frequency_attack(
     filters: np.ndarray | EncodedList,
     frequencies: Mapping[str, float] | pd.Series,
     similarity: float = 1.0,
-    max_ratio: float = 2.0,
+    max_ratio: float = MAX_GROUP_RATIO,
     seed: int | None = None,
 ) -> AttackResult:
     """Align the most frequent encodings (or clusters of similar ones) with the most frequent values.
@@ -160,7 +161,7 @@ def spectral_attack(
     frequencies: Mapping[str, float] | pd.Series,
     clusters: int = 4,
     components: int = 10,
-    max_ratio: float = 2.0,
+    max_ratio: float = MAX_GROUP_RATIO,
     seed: int = 0,
 ) -> AttackResult:
     """Cluster the records on the first ``components`` principal components of their filters' bits
@@ -212,7 +213,7 @@ def audit_spectral(
     starts; the principal components computed once) against known true values."""
     points = _principal_points(filters, components)
     return AttackAudit({
-        k: max(_spectral(points, frequencies, k, 2.0, r).share_reidentified(truth) for r in range(restarts))
+        k: max(_spectral(points, frequencies, k, MAX_GROUP_RATIO, r).share_reidentified(truth) for r in range(restarts))
         for k in clusters
     })  # fmt: skip
 
