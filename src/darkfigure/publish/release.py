@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -266,23 +267,22 @@ def headline_method(run: RunFolder, config: ReleaseConfig) -> dict[str, Any]:
 
 
 def run_method_settings(described: str) -> dict[str, Any]:
-    """A method's settings as the run's report describes them ("chains 4, burnin 10000"), as numbers;
-    ``nboot`` is left to the release.
+    """A method's settings as the run's report describes them ("chains 4, burnin 10,000": whole numbers
+    with thousands separators), as numbers; ``nboot`` is left to the release.
 
     >>> run_method_settings("nboot 1000, p_threshold 0.02")
     {'p_threshold': 0.02}
+    >>> run_method_settings("chains 4, classes 10, burnin 10,000, samples 1,000, thinning 100")
+    {'chains': 4, 'classes': 10, 'burnin': 10000, 'samples': 1000, 'thinning': 100}
     >>> run_method_settings("none")
     {}
     """
     settings: dict[str, Any] = {}
-    for part in str(described).split(","):
-        name, _, value = part.strip().partition(" ")
-        if name not in METHOD_SETTING_NAMES or not value:
+    for name, value in re.findall(r"([a-z_]+) (-?\d[\d,]*(?:\.\d+)?(?:e-?\d+)?)", str(described)):
+        if name not in METHOD_SETTING_NAMES:
             continue
-        try:
-            settings[name] = int(value) if value.strip().lstrip("-").isdigit() else float(value)
-        except ValueError:
-            continue
+        number = value.rstrip(",").replace(",", "")
+        settings[name] = float(number) if any(c in number for c in ".e") else int(number)
     return settings
 
 
