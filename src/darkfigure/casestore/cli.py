@@ -312,9 +312,12 @@ def _status(status: str) -> str:
 
 
 def _as_option(err):
-    """An error about the password or user name names the option, not a column."""
+    """An error about the user name names its option, not a column; one about the password is its own
+    message (there is no --password option: the password comes from stdin, the environment or the prompt)."""
     from darkfigure.errors import InputError
 
-    if err.column in ("password", "username"):
-        return InputError(f"option --{err.column}: {err.message}")
+    if err.column == "username":
+        return InputError(f"option --username: {err.message}")
+    if err.column == "password":
+        return InputError(err.message)
     return err
