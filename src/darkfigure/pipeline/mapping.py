@@ -102,6 +102,31 @@ def read_encoded_lists(paths: Sequence[Path]) -> dict[str, Any]:
     return out
 
 
+def check_encoded_names(encoded: Sequence[str], mapping: ColumnMapping, paths: Sequence[Path]) -> None:
+    """The encoded lists must be the lists the mapping names, no fewer and no more (the error names
+    the missing and the extra lists and the folder of the encoded files).
+
+    >>> m = ColumnMapping.from_dict({"A": {"given_name": "g"}, "B": {"given_name": "g"}}, source="m.toml")
+    >>> check_encoded_names(["B", "A"], m, [Path("enc/A.clk.jsonl"), Path("enc/B.clk.jsonl")])
+    >>> check_encoded_names(["A", "C"], m, [Path("enc/A.clk.jsonl"), Path("enc/C.clk.jsonl")])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    darkfigure.errors.InputError: m.toml: the encoded lists in enc differ ...: no encoded file for ['B'] ...; ['C'] ...
+    """
+    missing = [name for name in mapping.lists if name not in encoded]
+    extra = [name for name in encoded if name not in mapping.lists]
+    if not missing and not extra:
+        return
+    folder = ", ".join(dict.fromkeys(str(p.parent) for p in paths))
+    problems = []
+    if missing:
+        problems.append(f"no encoded file for {missing} (encode it with `darkfigure encode` into {folder})")
+    if extra:
+        problems.append(f"{extra} not in the mapping (remove its file from {folder} or add the list to the mapping)")
+    raise InputError(f"the encoded lists in {folder} differ from the lists the mapping names: {'; '.join(problems)}",
+                     source=mapping.source)
+
+
 def aligned_to_encoded(frame: pd.DataFrame, entry: ListMapping, record_ids: Sequence[str]) -> pd.DataFrame:
     """A list's plaintext rows (say a strata file: record id and stratum columns only) in the order
     of the encoded list's records, matched by record id; records without a row get missing values.

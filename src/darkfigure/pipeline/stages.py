@@ -18,7 +18,13 @@ from darkfigure.estimation import Estimate, StrataEstimate, combine_estimates, e
 from darkfigure.histories import CaptureHistories
 from darkfigure.linkage import ColumnMapping, LinkageResult, ListMapping, link, read_lists, read_mapping
 from darkfigure.pipeline.config import RunConfig
-from darkfigure.pipeline.mapping import aligned_to_encoded, read_encoded_lists, stratum_fields, stratum_values
+from darkfigure.pipeline.mapping import (
+    aligned_to_encoded,
+    check_encoded_names,
+    read_encoded_lists,
+    stratum_fields,
+    stratum_values,
+)
 from darkfigure.report import InputFile, file_sha256
 
 logger = logging.getLogger(__name__)
@@ -78,8 +84,12 @@ def check_strata(config: RunConfig, mapping: ColumnMapping) -> None:
 
 def read_encoded_inputs(config: RunConfig) -> Inputs:
     """Encoded lists (``linkage.encoded``); with strata, also the mapping's strata files, each list's
-    rows put in the order of its encoded records by record id."""
+    rows put in the order of its encoded records by record id. When the config names a mapping file
+    that exists, the encoded lists must be the lists it names (none missing, none extra)."""
     encoded = read_encoded_lists(config.encoded)
+    given = read_mapping(config.mapping) if config.mapping.is_file() else None  # a folder unless the user named one
+    if given is not None:
+        check_encoded_names(list(encoded), given, config.encoded)
     base = Path(config.source).parent if config.source is not None else config.encoded[0].parent
     files = tuple(InputFile(name, _shown_path(path, base), file_sha256(path), e.n_records)
                   for path, (name, e) in zip(config.encoded, encoded.items(), strict=True))
@@ -87,10 +97,10 @@ def read_encoded_inputs(config: RunConfig) -> Inputs:
         lists = {name: pd.DataFrame({"record_id": e.record_ids}) for name, e in encoded.items()}
         mapping = ColumnMapping({name: ListMapping(name, {}) for name in encoded}, str(config.encoded[0].parent))
         return Inputs(mapping, lists, files, encoded)
-    if not config.mapping.is_file():
+    if given is None:
         raise InputError("key 'estimation.strata': encoded lists carry no strata; add mapping = \"...\" naming, "
                          "per list, a file with the record id and the stratum columns", source=config.source)
-    mapping = read_mapping(config.mapping)
+    mapping = given
     check_strata(config, mapping)
     plain = read_lists(mapping)
     missing = sorted(set(encoded) - set(plain))

@@ -11,20 +11,24 @@ sets nothing. The filter is then hardened (see :mod:`darkfigure.pprl.hardening`)
 The encoded file (``<list>.clk.jsonl``, UTF-8 JSON lines) holds a header line::
 
     {"format": "darkfigure-encoded", "version": 1, "list": "shelter", "schema_id": "...",
-     "filter_bits": 1024, "block_columns": ["block_birth_year"], "n_records": 1060}
+     "secret_check": "3f0c...", "filter_bits": 1024, "block_columns": ["block_birth_year"], "n_records": 1060}
 
 and then one line per record: ``{"record_id": "SH-00001", "encoding": "<base64>", "block_birth_year":
 "9f3a21"}`` where the encoding is the base64 of the little-endian bytes of the filter's uint64 words.
-Nothing else: no identity value, nothing of the secret.
+Nothing else: no identity value, nothing of the secret. ``secret_check`` (:func:`secret_check`) is a
+key check value: 8 bytes of an HMAC under a key derived from the secret, so that lists encoded with
+different secrets are refused instead of linked; it tells nothing usable about the secret.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import itertools
 import json
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -50,6 +54,8 @@ SECRET_BYTES = 32
 FORMAT = "darkfigure-encoded"
 FORMAT_VERSION = 1
 _CHUNK = 8192  # records per block of bit setting (bounds the boolean matrix to a few MB)
+_CHECK_LABEL = b"darkfigure-pprl key check value"
+_CHECK_BYTES = 8
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,6 +66,8 @@ class EncodedList:
     of word ``i // 64``. ``blocks`` has one text column per blocking key (``block_<field>``), already
     keyed and truncated; it may have no columns. ``segments`` is the segment layout of a segmented
     schema (``(name, bits)`` one after another in the filter; empty: one unsegmented filter).
+    ``secret_check`` is the secret's key check value (:func:`secret_check`; None when read from a
+    file written before it was recorded).
 
     >>> e = encode_list(pd.DataFrame({"family_name": ["Kim", "Ri"]}), default_schema(), b"k" * 32, "A")
     >>> e.filters.shape, e.n_records, e.record_ids.tolist()
@@ -73,6 +81,7 @@ class EncodedList:
     schema_id: str
     filter_bits: int
     segments: tuple[tuple[str, int], ...] = ()
+    secret_check: str | None = None
 
     @property
     def n_records(self) -> int:
@@ -106,6 +115,21 @@ def read_secret(path: str | Path) -> bytes:
             source=str(path),
         )
     return secret
+
+
+def secret_check(secret: bytes) -> str:
+    """The secret's key check value: hex of the first 8 bytes of an HMAC-SHA256 of a fixed label,
+    under a key derived from the secret for this purpose only. Equal secrets give equal checks;
+    the check tells nothing usable about a 32-byte secret (finding one that fits is a 2^64 search,
+    and it says nothing of the keys the filters use).
+
+    >>> secret_check(b"k" * 32) == secret_check(b"k" * 32), secret_check(b"k" * 32) == secret_check(b"j" * 32)
+    (True, False)
+    >>> len(secret_check(b"k" * 32))
+    16
+    """
+    key = hardening.subkey(secret, "secret check")
+    return hmac.new(key, _CHECK_LABEL, hashlib.sha256).digest()[:_CHECK_BYTES].hex()
 
 
 def new_secret(path: str | Path) -> bytes:
@@ -153,7 +177,7 @@ def encode_list(
     if len(secret) < SECRET_BYTES:
         raise InputError(f"the secret must have at least {SECRET_BYTES} bytes, got {len(secret)}")
     frame = _identity_columns(identities, name)
-    ids = _record_ids(frame, record_ids)
+    ids = _record_ids(frame, record_ids, name)
     if schema.segments:
         return _encode_segmented(frame, ids, schema, secret, name)
     hasher = _TokenHasher(hardening.subkey(secret, "bloom"), schema.base_bits)
@@ -161,7 +185,8 @@ def encode_list(
         [_encode_chunk(frame.iloc[s], ids[s], schema, secret, name, hasher) for s in _chunks(len(frame))]
     )
     blocks = block_keys(frame, schema, secret)
-    return EncodedList(name, ids, np.ascontiguousarray(filters), blocks, schema.schema_id, schema.filter_bits)
+    return EncodedList(name, ids, np.ascontiguousarray(filters), blocks, schema.schema_id, schema.filter_bits,
+                       secret_check=secret_check(secret))
 
 
 def _encode_segmented(
@@ -173,7 +198,7 @@ def _encode_segmented(
              for g in schema.segments]
     filters = np.ascontiguousarray(np.concatenate([p.filters for p in parts], axis=1))
     return EncodedList(name, ids, filters, block_keys(frame, schema, secret), schema.schema_id, schema.filter_bits,
-                       schema.segment_layout)
+                       schema.segment_layout, secret_check(secret))
 
 
 def _chunks(n: int) -> Iterator[slice]:
@@ -200,14 +225,20 @@ def _identity_columns(identities: pd.DataFrame, name: str) -> pd.DataFrame:
     return identity_frame({name: text}, ColumnMapping.from_dict({name: mapped}))
 
 
-def _record_ids(frame: pd.DataFrame, record_ids: Any) -> np.ndarray:
+def _record_ids(frame: pd.DataFrame, record_ids: Any, name: str) -> np.ndarray:
     if record_ids is None:
-        if "record_id" in frame.columns:
-            return frame["record_id"].astype(str).to_numpy(dtype=object)
-        return np.arange(1, len(frame) + 1).astype(str).astype(object)
-    ids = np.asarray(record_ids).astype(str).astype(object)
+        if "record_id" not in frame.columns:
+            return np.arange(1, len(frame) + 1).astype(str).astype(object)
+        ids = frame["record_id"].astype(str).to_numpy(dtype=object)
+    else:
+        ids = np.asarray(record_ids).astype(str).astype(object)
     if len(ids) != len(frame):
         raise InputError(f"expected one record id per record ({len(frame)}), got {len(ids)}")
+    repeated = pd.Series(ids).duplicated()
+    if repeated.any():
+        row = int(np.argmax(repeated.to_numpy()))
+        raise InputError(f"list {name!r}, record {row + 1}: record id repeated ({ids[row]!r}); record ids must be "
+                         "unique: give each record its own id")
     return ids
 
 
@@ -435,9 +466,12 @@ def write_encoded(encoded: EncodedList, path: str | Path) -> Path:
     True
     """
     path = Path(path)
-    header = {"format": FORMAT, "version": FORMAT_VERSION, "list": encoded.name, "schema_id": encoded.schema_id,
-              "filter_bits": encoded.filter_bits, "block_columns": list(encoded.blocks.columns),
-              "n_records": encoded.n_records}  # fmt: skip
+    header: dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION, "list": encoded.name,
+                              "schema_id": encoded.schema_id}
+    if encoded.secret_check is not None:
+        header["secret_check"] = encoded.secret_check
+    header |= {"filter_bits": encoded.filter_bits, "block_columns": list(encoded.blocks.columns),
+               "n_records": encoded.n_records}
     if encoded.segments:
         header["segments"] = [[g, bits] for g, bits in encoded.segments]
     raw = np.ascontiguousarray(encoded.filters.astype("<u8", copy=False)).view(np.uint8)
@@ -465,10 +499,13 @@ def read_encoded(path: str | Path) -> EncodedList:
     except (OSError, UnicodeDecodeError) as err:
         raise InputError(f"cannot read the encoded list ({err}); check the path", source=str(path)) from err
     header = _header(lines, path)
+    _check_count(header, len(lines) - 1, path)
     words = header["filter_bits"] // 64
     ids, raw, blocks = [], bytearray(), {c: [] for c in header["block_columns"]}
+    first_row: dict[str, int] = {}
     for row, line in enumerate(lines[1:], start=2):
         record = _record(line, row, path, words * 8, blocks)
+        _check_unique(record["record_id"], row, first_row, header["list"], path)
         ids.append(record["record_id"])
         raw += record["bytes"]
     filters = np.frombuffer(bytes(raw), dtype="<u8").astype(np.uint64).reshape(len(ids), words)
@@ -476,8 +513,25 @@ def read_encoded(path: str | Path) -> EncodedList:
     segments = tuple((str(g), int(bits)) for g, bits in header.get("segments", []))
     return EncodedList(
         header["list"], np.array(ids, dtype=object), filters, frame, header["schema_id"], header["filter_bits"],
-        segments,
+        segments, header.get("secret_check"),
     )
+
+
+def _check_count(header: dict[str, Any], n_lines: int, path: Path) -> None:
+    """The header's ``n_records`` must be the number of record lines (a short file was cut off)."""
+    expected = header.get("n_records")
+    if expected is not None and expected != n_lines:
+        raise InputError(f"the header says n_records = {expected} but the file has {n_lines} record lines; the "
+                         "file is truncated or damaged: copy it again, or encode the list again", source=str(path))
+
+
+def _check_unique(rid: str, row: int, first_row: dict[str, int], name: str, path: Path) -> None:
+    """A record id may appear once per list (worded as plaintext linkage words it)."""
+    if rid in first_row:
+        raise InputError(f"list {name!r}: record id repeated ({rid!r}, first on row {first_row[rid]}); record "
+                         "ids must be unique: give each record its own id and encode the list again",
+                         source=str(path), row=row, column="record_id")
+    first_row[rid] = row
 
 
 def _header(lines: list[str], path: Path) -> dict[str, Any]:
@@ -499,6 +553,14 @@ def _header(lines: list[str], path: Path) -> dict[str, Any]:
     if not ok or (segments and sum(g[1] for g in segments) != header["filter_bits"]):
         raise InputError("the header's segments must be [name, bits] pairs, bits multiples of 64 adding up to "
                          "filter_bits; the file may be damaged", source=str(path), row=1)
+    check = header.get("secret_check")
+    if check is not None and not (isinstance(check, str) and re.fullmatch(f"[0-9a-f]{{{2 * _CHECK_BYTES}}}", check)):
+        raise InputError(f"the header's secret_check must be {2 * _CHECK_BYTES} hex digits, got {check!r}; the file "
+                         "may be damaged: encode the list again", source=str(path), row=1)
+    count = header.get("n_records")
+    if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 0):
+        raise InputError(f"the header's n_records must be a whole number of records, got {count!r}; the file may "
+                         "be damaged: encode the list again", source=str(path), row=1)
     return header
 
 

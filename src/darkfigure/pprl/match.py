@@ -435,7 +435,22 @@ def _checked_lists(lists: Sequence[EncodedList] | Mapping[str, EncodedList]) -> 
             )
         if e.n_records == 0:
             raise InputError(f"list {e.name!r} has no records; remove it or encode it again")
+    _check_same_secret(encoded)
     return encoded
+
+
+def _check_same_secret(encoded: list[EncodedList]) -> None:
+    """Lists whose key check values differ were encoded with different secrets: their filters share
+    nothing, and linking them would silently find no one twice. Lists without one (files written
+    before it was recorded) are not checked."""
+    checked = [e for e in encoded if e.secret_check is not None]
+    for e in checked[1:]:
+        if e.secret_check != checked[0].secret_check:
+            raise InputError(
+                f"lists {checked[0].name!r} and {e.name!r} were encoded with different secrets (their secret "
+                "checks differ), so their records cannot be linked; every organisation must encode with the same "
+                "secret file: encode the lists again with it"
+            )
 
 
 def _stack(encoded: list[EncodedList]) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
