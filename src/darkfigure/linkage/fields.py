@@ -18,10 +18,13 @@ holds which standard field; linkage then compares lists field by field::
     birth_year = "year_of_birth"
 
 The layout ``darkfigure simulate`` writes is read too: fields in a ``[lists.<name>.fields]`` table
-(standard fields are compared; other fields, such as ``place_of_exploitation``, become extras),
-``date_format`` for the list's dates, ``label`` and ``kind`` as notes, and
+(standard fields are compared; other fields, such as ``place_of_exploitation``, become extras, but a
+name that looks like a misspelt standard field, such as ``famly_name``, is refused: declare such an
+extra with ``extra``), ``date_format`` for the list's dates, ``label`` and ``kind`` as notes, and
 ``[lists.<name>.codes.<field>]`` tables that translate a list's own values (place names in Korean or
-Chinese, sex as "F") to shared ones before comparison.
+Chinese, sex as "F") to shared ones before comparison. A value of a coded category (sex, the case
+fields, extras) that is neither in its codes table nor one of the shared values is refused, naming the
+file, row, column and value; names, dates and places of origin the table lacks pass through as they are.
 
 Errors name the mapping file or the list's file, the list and the field, and say how to fix them.
 """
@@ -29,6 +32,7 @@ Errors name the mapping file or the list's file, the list and the field, and say
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -56,7 +60,14 @@ STANDARD_FIELDS = (
 # province where another did), so linkage does not compare them unless asked to.
 CASE_FIELDS = ("event_date", "place_of_exploitation", "exploitation_form")
 _LIST_KEYS = ("file", "record_id", "extra", *STANDARD_FIELDS)
+# Identity fields whose values are open (names, dates, places of origin): a value their codes table
+# lacks passes through and is compared as it is. Every other coded field (sex, the case fields, extras)
+# is a category: an unknown value would become a category of its own, so it is refused.
+_OPEN_VALUES = tuple(f for f in STANDARD_FIELDS if f != "sex")
 _NOTE_KEYS = ("label", "kind")
+_LAYOUT_KEYS = (*_NOTE_KEYS, "fields", "codes", "date_format")
+# a name in a fields table this close to a known field is taken as a misspelling of it, not as an extra
+_MISSPELT = 0.8
 _INTEGER_COLUMNS = ("birth_year", "birth_month", "birth_day")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%Y/%m/%d", "%d/%m/%Y", "%d.%m.%Y", "%Y.%m.%d")
 _SEX = {
@@ -168,7 +179,49 @@ def read_lists(mapping: ColumnMapping) -> dict[str, pd.DataFrame]:
         if entry.file is None:
             raise InputError(f'list {name!r} names no file; add file = "<path>"', source=mapping.source)
         frames[name] = _read_list_file(name, entry.file)
+        check_codes(frames[name], entry, mapping.source)
     return frames
+
+
+def check_codes(frame: pd.DataFrame, entry: ListMapping, mapping_source: str | None = None) -> None:
+    """Every value of a coded category column (sex, the case fields, extras; not the open identity
+    fields such as place of origin) must be in its ``codes`` table or be one of its shared values: an
+    unknown value is refused, naming the file, row, column and value, rather than becoming a category
+    of its own.
+
+    >>> entry = ListMapping("A", {"sex": "s"}, file=Path("a.csv"), codes={"sex": {"F": "Feminine"}})
+    >>> check_codes(pd.DataFrame({"s": ["F", None, "Feminine"]}), entry)
+    >>> codes = {"place_of_origin": {"회령": "Hoeryong"}}
+    >>> places = ListMapping("A", {"place_of_origin": "p"}, file=Path("a.csv"), codes=codes)
+    >>> check_codes(pd.DataFrame({"p": ["회령", "Musan"]}), places)  # an open identity field: Musan passes through
+    >>> check_codes(pd.DataFrame({"s": ["F", "W"]}), entry)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    darkfigure.errors.InputError: a.csv, row 3, column s: list 'A': sex value 'W' is not in the codes table...
+    """
+    for field_name, codes in entry.codes.items():
+        column = {**entry.columns, **entry.extras}.get(field_name)
+        if column is None or field_name in _OPEN_VALUES:
+            continue
+        values = mapped_column(frame, entry, field_name, column)
+        known = {*codes, *codes.values()}
+        unknown = values.notna() & ~values.isin(known)
+        if unknown.any():
+            _refuse_code(entry, field_name, column, values[unknown], sorted(known), mapping_source)
+
+
+def _refuse_code(
+    entry: ListMapping, field_name: str, column: str, unknown: pd.Series, known: list[str], mapping_source: str | None
+) -> None:
+    value = unknown.iloc[0]
+    others = f" ({len(unknown):,} rows hold values outside it)" if len(unknown) > 1 else ""
+    shown = ", ".join(map(repr, known[:30])) + (", ..." if len(known) > 30 else "")
+    table = f"[lists.{entry.name}.codes.{field_name}]" + (f" in {mapping_source}" if mapping_source else "")
+    raise InputError(
+        f"list {entry.name!r}: {field_name} value {value!r} is not in the codes table {table}{others}; known "
+        f'values: {shown}. Add "{value}" = "<shared value>" to the codes table, or correct the row',
+        source=entry.where, row=int(unknown.index[0]) + 2, column=column,
+    )  # fmt: skip
 
 
 def _read_list_file(name: str, path: Path) -> pd.DataFrame:
@@ -176,12 +229,28 @@ def _read_list_file(name: str, path: Path) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype=str, skipinitialspace=True, keep_default_na=False, na_values=[""])
     except pd.errors.EmptyDataError as err:
         raise InputError(f"list {name!r} is empty; the file has no header and no records", source=str(path)) from err
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as err:
+    except pd.errors.ParserError as err:
+        raise _parse_error(name, path, err) from None
+    except (OSError, UnicodeDecodeError) as err:
         raise InputError(
             f"cannot read list {name!r} ({err}); check the path and that it is a CSV file", source=str(path)
         ) from err
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame.apply(lambda col: col.str.strip())
+
+
+def _parse_error(name: str, path: Path, err: pd.errors.ParserError) -> InputError:
+    """One line for a CSV pandas cannot read: the row with more fields than the header, when it says which."""
+    text = " ".join(str(err).split())
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    if found is None:
+        return InputError(f"cannot read list {name!r} as CSV ({text}); check that it is a CSV file", source=str(path))
+    expected, row, saw = (int(g) for g in found.groups())
+    return InputError(
+        f"list {name!r}: the row has {saw} fields, more than the {expected} columns of the header (a stray comma, "
+        "or a value with a comma that is not in double quotes); remove the extra field or quote the value",
+        source=str(path), row=row,
+    )  # fmt: skip
 
 
 def _list_mapping(name: str, entry: Any, source: str | None, base: Path | None) -> ListMapping:
@@ -198,6 +267,12 @@ def _list_mapping(name: str, entry: Any, source: str | None, base: Path | None) 
     file = entry.get("file")
     path = None if file is None else (base / file if base is not None else Path(file))
     extras = _extras(name, entry.get("extra", {}), source)
+    unmapped = [f for f in codes if f not in columns and f not in extras]
+    if unmapped:
+        raise InputError(
+            f"list {name!r}: a codes table for the field {unmapped[0]!r}, which the list does not map; map it in "
+            f"[lists.{name}.fields] or remove [lists.{name}.codes.{unmapped[0]}]", source=source
+        )
     return ListMapping(name, columns, extras, entry.get("record_id"), path, codes, date_format)
 
 
@@ -205,7 +280,7 @@ def _flatten_simulator_layout(
     name: str, entry: Mapping[str, Any], source: str | None
 ) -> tuple[dict[str, Any], dict[str, dict[str, str]], str | None]:
     """Fold a ``fields`` table into field = column pairs; take ``codes`` and ``date_format`` apart."""
-    flat = {k: v for k, v in entry.items() if k not in (*_NOTE_KEYS, "fields", "codes", "date_format")}
+    flat = {k: v for k, v in entry.items() if k not in _LAYOUT_KEYS}
     fields = entry.get("fields", {})
     codes = entry.get("codes", {})
     date_format = entry.get("date_format")
@@ -218,19 +293,39 @@ def _flatten_simulator_layout(
     if date_format is not None and not isinstance(date_format, str):
         raise InputError(f'list {name!r}: date_format must be text such as "%d/%m/%Y"', source=source)
     extra = dict(_extras(name, flat.pop("extra", {}), source))
+    extra.update({k: c for k, c in _extras(name, fields.get("extra", {}), source).items() if k not in extra})
     for key, column in fields.items():
+        if key == "extra":
+            continue
         if key in _LIST_KEYS:
             flat.setdefault(key, column)
         else:
+            _check_extra_name(name, key, column, source)
             extra.setdefault(key, column)
     if extra:
         flat["extra"] = extra
     return flat, {f: {str(k): str(v) for k, v in c.items()} for f, c in codes.items()}, date_format
 
 
+def _check_extra_name(name: str, key: str, column: Any, source: str | None) -> None:
+    """A name in a ``fields`` table that is no standard field becomes an extra, unless it looks like a
+    misspelt one (``famly_name``, ``Sex``): that is refused, as in the flat layout."""
+    known = (*_LIST_KEYS, *CASE_FIELDS)
+    if key in CASE_FIELDS:
+        return
+    close = [k for k in known if k.casefold() == key.casefold()] or difflib.get_close_matches(
+        key, known, n=1, cutoff=_MISSPELT)
+    if close:
+        raise InputError(
+            f"list {name!r}: unknown field {key!r} in [lists.{name}.fields]; did you mean {close[0]!r}? fields are "
+            f"{', '.join(_LIST_KEYS)}. To compare it as a free extra field instead, write "
+            f'extra = {{ {key} = "{column}" }} under [lists.{name}]', source=source
+        )
+
+
 def _check_key(name: str, key: str, value: Any, source: str | None) -> None:
     if key not in _LIST_KEYS:
-        close = difflib.get_close_matches(key, _LIST_KEYS, n=1)
+        close = difflib.get_close_matches(key, (*_LIST_KEYS, *_LAYOUT_KEYS), n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise InputError(
             f"list {name!r}: unknown field {key!r}; {hint}fields are {', '.join(_LIST_KEYS)}", source=source

@@ -31,14 +31,15 @@ from __future__ import annotations
 import difflib
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
 from darkfigure.errors import InputError
 from darkfigure.estimation.api import METHODS
-from darkfigure.linkage.fields import CASE_FIELDS
+from darkfigure.estimation.models import HierarchicalModel
+from darkfigure.linkage.fields import CASE_FIELDS, STANDARD_FIELDS, ColumnMapping
 from darkfigure.settings import default
 
 DEFAULT_THRESHOLDS = (0.5, 0.8, 0.95)
@@ -195,7 +196,102 @@ def parse_config(spec: Mapping[str, Any], *, source: str | None = None, base: Pa
     )
     if config.one_to_one and not encoded:
         check.fail("linkage.one_to_one", "expected encoded lists (linkage.encoded) with it", True)
+    check_fixed_model(config)
     return config
+
+
+def methods_by_key(config: RunConfig) -> dict[str, tuple[str, ...]]:
+    """The methods a run estimates, by the config key that asks for them (strata only with strata).
+
+    >>> methods_by_key(RunConfig("t", Path("m.toml"), methods=("fixed",), sensitivity_methods=()))
+    {'estimation.methods': ('fixed',), 'linkage.sensitivity_methods': ()}
+    """
+    keys = {"estimation.methods": config.methods, "linkage.sensitivity_methods": config.sensitivity_methods}
+    if config.strata:
+        keys["estimation.strata_method"] = (config.stratum_method,)
+    return keys
+
+
+def check_fixed_model(config: RunConfig, lists: Sequence[str] | None = None) -> None:
+    """The method ``fixed`` needs ``[estimation.fixed] model``; with the run's list names (in the
+    mapping's order), the model must name lists that exist.
+
+    >>> check_fixed_model(RunConfig("t", Path("m.toml"), methods=("fixed",)), ["A", "B"])
+    Traceback (most recent call last):
+    ...
+    darkfigure.errors.InputError: key 'estimation.fixed.model' is missing: estimation.methods asks for the \
+method fixed, which needs a model; add [estimation.fixed] with model = "[12]" (interactions of lists by \
+position in the mapping, from 1: 1 A, 2 B) or model = "[A:B]" (by list name)
+    """
+    asking = [key for key, methods in methods_by_key(config).items() if "fixed" in methods]
+    if not asking:
+        return
+    model = config.method_settings.get("fixed", {}).get("model")
+    positions = ", ".join(f"{j + 1} {name}" for j, name in enumerate(lists or ()))
+    if model is None:
+        by_position = "position in the mapping, from 1" + (f": {positions}" if positions else "")
+        by_name = f"[{':'.join(lists[:2])}]" if lists and len(lists) > 1 else "[police:shelter]"
+        who = " and ".join(asking) + (" asks" if len(asking) == 1 else " ask")
+        example = "[12]" if lists is not None and len(lists) < 3 else "[12,13]"
+        raise InputError(f"key 'estimation.fixed.model' is missing: {who} for the method fixed, which needs a "
+                         f'model; add [estimation.fixed] with model = "{example}" (interactions of lists by '
+                         f'{by_position}) or model = "{by_name}" (by list name)', source=config.source)
+    if lists is not None:
+        try:
+            HierarchicalModel.parse(str(model), list(lists))
+        except InputError as err:
+            raise InputError(f"key 'estimation.fixed.model': {err.message}; the lists, in the mapping's order, "
+                             f"are {positions}", source=config.source) from None
+
+
+def check_against_mapping(config: RunConfig, mapping: ColumnMapping, lists: Sequence[str]) -> None:
+    """Check what the config asks of the lists once the mapping is read, before any linkage: at least
+    two lists (the error names the mapping file), ``linkage.ignore_fields`` names fields linkage could
+    leave out, and a fixed model names lists that exist. ``lists`` are the names in the mapping's order.
+
+    >>> two = ColumnMapping.from_dict({"A": {"given_name": "g"}, "B": {"given_name": "g"}}, source="m.toml")
+    >>> check_against_mapping(RunConfig("t", Path("m.toml"), methods=("stepwise",)), two, ["A", "B"])
+    >>> check_against_mapping(RunConfig("t", Path("m.toml")), two, ["A"])
+    Traceback (most recent call last):
+    ...
+    darkfigure.errors.InputError: m.toml: the mapping names one list ('A'); estimating N needs at least two \
+lists, since a person's capture history is which of them hold her. Add a [lists.<name>] table for each other list
+    """
+    if len(lists) < 2:
+        what, source = ("the encoded lists (key 'linkage.encoded') hold", config.source) if config.encoded else \
+            ("the mapping names", mapping.source)
+        raise InputError(f"{what} {'one list' if lists else 'no list'} ({', '.join(map(repr, lists))}); estimating "
+                         "N needs at least two lists, since a person's capture history is which of them hold her. "
+                         "Add a [lists.<name>] table for each other list", source=source)
+    if not config.encoded:
+        check_ignored_fields(config, mapping.extra_fields())
+    check_fixed_model(config, lists)
+
+
+def check_ignored_fields(config: RunConfig, extras: Sequence[str]) -> None:
+    """Every name in ``linkage.ignore_fields`` is a case field or one of the mapping's ``extras``
+    (identity fields are always compared).
+
+    >>> check_ignored_fields(RunConfig("t", Path("m.toml"), ignore_fields=("phone",)), ["phone"])
+    >>> check_ignored_fields(RunConfig("t", Path("m.toml"), ignore_fields=("fone",)), ["phone"])
+    Traceback (most recent call last):
+    ...
+    darkfigure.errors.InputError: key 'linkage.ignore_fields': no list maps a field 'fone' that linkage could \
+leave out (did you mean 'phone'?); it can leave out event_date, exploitation_form, phone, place_of_exploitation \
+(identity fields are always compared)
+    """
+    known = sorted({*CASE_FIELDS, *extras})
+    for name in config.ignore_fields:
+        if name in known:
+            continue
+        if name in STANDARD_FIELDS:
+            problem = f"{name!r} is an identity field, which linkage always compares"
+        else:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problem = f"no list maps a field {name!r} that linkage could leave out{hint}"
+        raise InputError(f"key 'linkage.ignore_fields': {problem}; it can leave out {', '.join(known)} "
+                         "(identity fields are always compared)", source=config.source)
 
 
 def encoded_paths(check: _Checker, linkage: Mapping[str, Any], base: Path) -> tuple[Path, ...]:

@@ -24,7 +24,7 @@ from darkfigure.estimation.results import json_ready
 from darkfigure.histories import CaptureHistories
 from darkfigure.linkage import LinkageResult
 from darkfigure.pipeline import stages
-from darkfigure.pipeline.config import RunConfig
+from darkfigure.pipeline.config import RunConfig, check_against_mapping
 from darkfigure.pipeline.output import staged
 from darkfigure.report import InputFile, ReportData, environment_versions, render_report
 
@@ -95,6 +95,7 @@ def analyse(config: RunConfig, **details: Any) -> RunResult:
     (``extra_settings``, ``linkage_quality``)."""
     clock = StageClock()
     inputs = stages.read_inputs(config)
+    check_against_mapping(config, inputs.mapping, tuple(inputs.lists))  # before linkage, the long work
     clock.lap("read")
     linkage = stages.link_records(config, inputs)
     by_threshold = stages.histories_by_threshold(linkage)
