@@ -77,6 +77,17 @@ def test_missing_file_exit_2():
     assert result.exit_code == 2 and "no-such-file.csv" in result.output
 
 
+def test_an_unusable_output_path_is_one_line_with_exit_code_2(tmp_path):
+    """A file where a folder must be: the operating system's error, said as a user's mistake."""
+    (tmp_path / "afile").write_text("keep me")
+    proc = subprocess.run([sys.executable, "-m", "darkfigure.cli", "simulate", "--out", "afile/sub", "--n", "500"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert len(lines) == 1 and "afile" in lines[0], proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"] and (tmp_path / "afile").read_text() == "keep me"
+
+
 def test_sensitivity_merging_pf_nca_gives_the_uk5_estimate(reference_dir):
     table = reference_dir / "uk2013_6lists.csv"
     result = runner.invoke(app, ["sensitivity", str(table), "--merge", "PF,NCA", "--json"])

@@ -34,6 +34,7 @@ def check_output_folder(
 ) -> None:
     """Refuse a file, and a non-empty folder unless ``replace`` and it holds only an earlier ``what``;
     ``earlier_output(entries)`` says why a folder is not one (None when it is)."""
+    check_parent_folders(folder)
     if folder.exists() and not folder.is_dir():
         raise InputError("the output must be a folder, but a file of that name exists; choose another name",
                          source=str(folder))
@@ -47,6 +48,29 @@ def check_output_folder(
     if reason:
         raise InputError(f"will not replace a folder that does not hold an earlier {what} ({reason}); "
                          "choose a new folder", source=str(folder))
+
+
+def check_parent_folders(path: Path, *, must_exist: bool = False) -> None:
+    """Refuse an output ``path`` that cannot be made: one of its parents is a file (it cannot hold
+    anything), or, with ``must_exist``, its folder does not exist. Names the parent the user gave.
+
+    >>> import tempfile
+    >>> base = Path(tempfile.mkdtemp())
+    >>> _ = (base / "afile").write_text("")
+    >>> check_parent_folders(base / "afile" / "sub")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    darkfigure.errors.InputError: .../afile: is a file, not a folder, so .../afile/sub cannot be made in it; ...
+    >>> check_parent_folders(base / "new" / "sub")  # missing folders are made on the way
+    """
+    for parent in path.parents:
+        if parent.is_dir():
+            break
+        if parent.exists():
+            raise InputError(f"is a file, not a folder, so {path} cannot be made in it; choose another path",
+                             source=str(parent))
+    if must_exist and not path.parent.is_dir():
+        raise InputError(f"the folder does not exist, so {path} cannot be written; create it first or "
+                         "choose another path", source=str(path.parent))
 
 
 PRIVATE_FILE_MODE = 0o600  # record-level files: readable by their owner only

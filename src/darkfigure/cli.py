@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from darkfigure.errors import DarkfigureError, InputError
-from darkfigure.estimation.api import METHODS, make_estimator
+from darkfigure.estimation.api import APPLIES_TO, METHODS, make_estimator
 from darkfigure.estimation.results import json_ready
 from darkfigure.estimation.sensitivity import sensitivity_table
 from darkfigure.histories import CaptureHistories
@@ -45,6 +45,7 @@ TableArg = Annotated[
 
 @app.command()
 def estimate(
+    ctx: typer.Context,
     table: TableArg,
     method: Annotated[str, typer.Option(help=_help("method"))] = SETTINGS["method"].default,
     model: Annotated[str | None, typer.Option(help=_help("model"))] = None,
@@ -72,6 +73,7 @@ def estimate(
     with _user_errors(), _progress_bar(enabled=not as_json and strata is None) as progress:
         if method not in METHODS:
             raise DarkfigureError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+        _refuse_unused_options(method, _given_options(ctx), strata)
         if strata:
             result: Any = _estimate_strata(table, method, settings, strata, cache)
         else:
@@ -80,13 +82,44 @@ def estimate(
     typer.echo(_json(result.to_dict()) if as_json else result.summary())
 
 
+# Options only some methods use (beyond api.APPLIES_TO, which make_estimator enforces for the
+# options whose default is None): given to another method they are refused, not silently ignored.
+_METHOD_OPTIONS = {
+    **APPLIES_TO,
+    "p_threshold": ("stepwise",),
+    **{name: ("lcmcr",) for name in ("chains", "classes", "burnin", "samples", "thinning")},
+}
+
+
+def _given_options(ctx: typer.Context) -> set[str]:
+    """The options typed on the command line (not left at their defaults)."""
+    # by name: typer bundles its own click, whose ParameterSource is not click's
+    return {name for name in ctx.params if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"}
+
+
+def _refuse_unused_options(method: str, given: set[str], strata: str | None) -> None:
+    for name in sorted(given & _METHOD_OPTIONS.keys()):
+        if method not in _METHOD_OPTIONS[name]:
+            option = "--" + name.replace("_", "-")
+            raise InputError(
+                f"{option} does not apply to --method {method}; it is used by {', '.join(_METHOD_OPTIONS[name])}"
+            )
+    if "cache" in given and not strata:
+        raise InputError("--cache applies only with --strata (it keeps each stratum's result); add --strata or "
+                         "leave out --cache")
+    if "cache" in given and "seed" not in given:
+        raise InputError("--cache needs --seed: only seeded runs are reproducible, so only they are cached")
+
+
 def _estimate_strata(table: Path, method: str, settings: dict[str, Any], strata: str, cache: Path | None) -> Any:
     from darkfigure.estimation.strata import estimate_strata, split_strata
     from darkfigure.histories import read_frame
 
     columns = [c.strip() for c in strata.split(",") if c.strip()]
     make_estimator(method, **settings)  # refuse bad settings before any work
-    parts = split_strata(read_frame(table), columns, source=str(table))
+    if cache is not None and cache.exists() and not cache.is_dir():
+        raise InputError(f"--cache {cache}: this is a file; give a folder for the strata's cached results")
+    parts = split_strata(read_frame(table, text_columns=columns), columns, source=str(table))
     return estimate_strata(parts, columns, method, settings, cache_dir=cache)
 
 
@@ -97,10 +130,12 @@ def combine(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Combine estimates of replicates (multiple imputation or linkage) as HRDAG's verdata does."""
+    from darkfigure.estimation._params import check_level
     from darkfigure.estimation.replicates import combine_replicates
     from darkfigure.histories import read_frame
 
     with _user_errors():
+        check_level("combine_replicates", level)  # an option, not the file: said without the file's name
         frame = read_frame(draws)
         try:
             result = combine_replicates(frame, level=level)
@@ -137,12 +172,13 @@ def link(
     out: Annotated[Path, typer.Option(help="Folder for links.csv (entity id per record) and pairs.csv.")],
     threshold: Annotated[float, typer.Option(help="Match probability at which records become one entity.")] = 0.8,
     seed: Annotated[int, typer.Option(help=_help("seed"))] = 0,
+    force: Annotated[bool, typer.Option(help="Replace an earlier link's output in OUT.")] = False,
 ) -> None:
     """Deduplicate and link organisations' lists (Splink on DuckDB); entity ids at several thresholds."""
     from darkfigure.linkage.cli_commands import link_command
 
     with _user_errors():
-        summary = link_command(mapping, out, threshold, seed)
+        summary = link_command(mapping, out, threshold, seed, force)
     typer.echo(summary)
 
 
@@ -197,13 +233,25 @@ def sensitivity(
         typer.echo(frame.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
 
 
+# A path the user gave that cannot be used as asked (a file where a folder must be, a missing
+# folder, no permission): the user's mistake, said in one line like any other.
+_PATH_ERRORS = (FileExistsError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
+
+
 @contextmanager
 def _user_errors() -> Iterator[None]:
     try:
         yield
     except DarkfigureError as exc:
-        err.print(f"darkfigure: error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        _fail(str(exc))
+    except _PATH_ERRORS as exc:
+        _fail(f"{exc.filename}: {exc.strerror.lower() if exc.strerror else exc}; check the path"
+              if exc.filename else f"{exc}; check the path")
+
+
+def _fail(message: str) -> None:
+    err.print(f"darkfigure: error: {' '.join(message.split())}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(2) from None
 
 
 @contextmanager

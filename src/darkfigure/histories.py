@@ -389,13 +389,14 @@ class CaptureHistories:
 
 
 # -------------------------------------------------------------------- helpers
-def read_frame(path: str | Path) -> pd.DataFrame:
+def read_frame(path: str | Path, text_columns: Sequence[str] = ()) -> pd.DataFrame:
     """Read a CSV table with the checks of :meth:`CaptureHistories.read_csv`; the index keeps each
-    row's position, so ``index + 2`` is its row number as a spreadsheet shows it (header = row 1)."""
+    row's position, so ``index + 2`` is its row number as a spreadsheet shows it (header = row 1).
+    ``text_columns`` (stratum columns, say) are read as written, not as numbers."""
     source = str(path)
     _check_header(Path(path), source)
     try:
-        frame = pd.read_csv(path, skip_blank_lines=False)
+        frame = pd.read_csv(path, skip_blank_lines=False, dtype={c: "string" for c in text_columns} or None)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(f"not a readable CSV table ({_first_line(exc)})", source=source) from None
     frame.columns = [str(c).strip() for c in frame.columns]

@@ -145,8 +145,7 @@ def register(app: typer.Typer, user_errors: Callable[[], Any]) -> None:
 
             if format not in ("ctdc", "linkage"):
                 raise InputError(f"unknown export format {format!r}; choose ctdc or linkage")
-            if out.exists() and not force:
-                raise InputError(f"{out} exists already; give --force to replace it, or another file name")
+            _check_export_path(out, force)
             store = _open(db, key)
             actor = store.system_actor(org)
             if format == "ctdc":
@@ -271,6 +270,22 @@ def register(app: typer.Typer, user_errors: Callable[[], Any]) -> None:
                 "until its next full checkpoint (SQLite makes one when the last connection closes)",
                 err=True,
             )
+
+
+def _check_export_path(out: Path, force: bool) -> None:
+    """Refuse an export path that cannot be written before the store is opened: a folder that does not
+    exist or a file in its path, a folder of that name, or an existing file without ``--force``.
+
+    >>> _check_export_path(Path("cases-export.csv"), force=False)  # a new file in this folder is fine
+    """
+    from darkfigure._atomic import check_parent_folders
+    from darkfigure.errors import InputError
+
+    check_parent_folders(out, must_exist=True)
+    if out.is_dir():
+        raise InputError("is a folder; give the name of the CSV file to write", source=str(out))
+    if out.exists() and not force:
+        raise InputError(f"{out} exists already; give --force to replace it, or another file name")
 
 
 def _administrator(store, org: str, username: str | None):

@@ -523,7 +523,9 @@ def _require_schema(engine, target: str) -> None:
 
 
 def init_store(url: str | os.PathLike | None, key_file: str | os.PathLike, *, password_hasher=None) -> CaseStore:
-    """Create the key file (0600, refusing to overwrite one) and the database (a SQLite file is made 0600).
+    """Create the key file (0600; an existing one is used, never overwritten) and the database (a SQLite
+    file is made 0600). Both folders must exist. A new key file is removed again when the database
+    refuses it (a database made with another key), so a refused init leaves nothing behind.
 
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -531,16 +533,21 @@ def init_store(url: str | os.PathLike | None, key_file: str | os.PathLike, *, pa
     >>> oct((d / "case.key").stat().st_mode & 0o777)
     '0o600'
     """
-    key_file = Path(key_file)
-    if key_file.exists():
-        ring = KeyRing.read(key_file)
-    else:
-        ring = KeyRing.generate()
-        ring.write(key_file)
-    target = database_url(url)
+    from darkfigure._atomic import check_parent_folders
+
+    key_file, target = Path(key_file), database_url(url)
+    check_parent_folders(key_file, must_exist=True)  # before anything is made: name the folder given
     if target.startswith("sqlite:///") and target != "sqlite:///:memory:":
-        Path(target.removeprefix("sqlite:///").split("?")[0]).parent.mkdir(parents=True, exist_ok=True)
-    return open_store(target, ring, password_hasher=password_hasher)
+        check_parent_folders(Path(target.removeprefix("sqlite:///").split("?")[0]), must_exist=True)
+    if key_file.exists():
+        return open_store(target, KeyRing.read(key_file), password_hasher=password_hasher)
+    ring = KeyRing.generate()
+    ring.write(key_file)
+    try:
+        return open_store(target, ring, password_hasher=password_hasher)
+    except BaseException:
+        key_file.unlink(missing_ok=True)  # a new key for a database it does not open is no use to anyone
+        raise
 
 
 def _private_sqlite_file(target: str) -> None:

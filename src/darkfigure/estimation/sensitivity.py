@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from darkfigure.errors import DarkfigureError, InputError
+from darkfigure.estimation._params import check_level
 from darkfigure.estimation.models import HierarchicalModel
 from darkfigure.histories import CaptureHistories
 from darkfigure.settings import default
@@ -27,21 +28,46 @@ def sensitivity_table(
     """One row per variant of the data: all lists, each list omitted, each requested merge.
 
     Bootstrap is off in every row (``nboot=0``) so the table is quick; intervals are the method's
-    analytic ones. A variant the method cannot estimate gets its reason in ``note``.
+    analytic ones. A method, model, level or merge that cannot be used is refused up front
+    (:class:`InputError`); a variant the method cannot estimate gets its reason in ``note``.
 
     >>> h = CaptureHistories.from_counts(
     ...     [[1,0,0],[0,1,0],[0,0,1],[1,1,0],[1,0,1],[0,1,1],[1,1,1]], [50, 40, 30, 30, 5, 4, 6])
     >>> list(sensitivity_table(h)["variant"])
     ['all lists', 'without A', 'without B', 'without C']
     """
+    merged = _check_request(histories, method, model, merges, level)
     variants: list[tuple[str, CaptureHistories | None, str]] = [("all lists", histories, "")]
     for name in histories.lists:
         variants.append(_variant(f"without {name}", lambda n=name: histories.omit_lists([n])))
-    for group in merges:
-        label = "+".join(group)
-        variants.append(_variant(f"merged {label}", lambda g=group: histories.merge_lists(g, "".join(g))))
+    for group, h in zip(merges, merged, strict=True):
+        variants.append((f"merged {'+'.join(group)}", h, ""))
     rows = [_row(label, h, note, histories, method, model, level) for label, h, note in variants]
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    for column in ("lists", "n_observed"):  # whole numbers even where a variant has none
+        frame[column] = pd.Series([row[column] for row in rows], dtype=object)
+    return frame
+
+
+def _check_request(
+    histories: CaptureHistories, method: str, model: str | None, merges: Sequence[Sequence[str]], level: float
+) -> list[CaptureHistories]:
+    """Refuse the caller's mistakes (a method, model, level or merge that cannot be used) before any
+    estimate, so they are said once rather than in every row; the merged tables otherwise."""
+    from darkfigure.estimation.api import make_estimator
+
+    check_level("sensitivity_table", level)
+    make_estimator(method, model=model)  # an unknown method, a model the method does not use
+    if model is not None:
+        HierarchicalModel.parse(model, histories.lists)
+    return [_merged(histories, group) for group in merges]
+
+
+def _merged(histories: CaptureHistories, group: Sequence[str]) -> CaptureHistories:
+    try:
+        return histories.merge_lists(group, "".join(group))
+    except InputError as exc:
+        raise InputError(f"--merge {','.join(group)}: {exc}") from None
 
 
 def _variant(label: str, make) -> tuple[str, CaptureHistories | None, str]:  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ settings, so a rerun is instant.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import pickle
 from collections.abc import Sequence
@@ -28,6 +29,7 @@ from darkfigure.estimation.results import Estimate
 from darkfigure.histories import CaptureHistories
 
 MIN_INFORMATIVE_LISTS = 3
+NOT_RECORDED = "(not recorded)"  # the stratum of cases without a value, named as the pipeline names it
 
 
 @dataclass(frozen=True)
@@ -78,9 +80,12 @@ def split_strata(
     """Split a record-level (one row per entity) or aggregated (with ``count``) table by the stratum
     columns; every other column except ``entity_id`` is a 0/1 list column.
 
+    Stratum names come from :func:`stratum_labels` (blank values: ``(not recorded)``); strata are
+    in the order of their names, numbers by value.
+
     >>> df = pd.DataFrame({"year": [2020, 2020, 2021], "A": [1, 1, 0], "B": [0, 1, 1]})
-    >>> [(int(k[0]), h.n_observed) for k, h in split_strata(df, ["year"])]
-    [(2020, 2), (2021, 1)]
+    >>> [(k, h.n_observed) for k, h in split_strata(df, ["year"])]
+    [((2020,), 2), ((2021,), 1)]
     """
     missing = [c for c in strata if c not in frame.columns]
     if missing:
@@ -91,12 +96,47 @@ def split_strata(
     pat = frame[lists].to_numpy(dtype=np.int64)
     counts = frame["count"].to_numpy(dtype=np.int64) if "count" in frame.columns else np.ones(len(frame), np.int64)
     masks = pat @ (1 << np.arange(len(lists), dtype=np.int64))
+    labels = pd.DataFrame({c: stratum_labels(frame[c]) for c in strata})
     out = []
-    for key, index in frame.groupby(list(strata), sort=True, dropna=False).indices.items():
+    for key, index in labels.groupby(list(strata), sort=False).indices.items():
         table = np.bincount(masks[index], weights=counts[index], minlength=1 << len(lists)).astype(np.int64)
         table[0] = 0
-        out.append((key if isinstance(key, tuple) else (key,), CaptureHistories(tuple(lists), table)))
-    return out
+        names = tuple(_label(k) for k in (key if isinstance(key, tuple) else (key,)))  # groupby gives np.int64
+        out.append((names, CaptureHistories(tuple(lists), table)))
+    return sorted(out, key=lambda part: tuple(_label_order(v) for v in part[0]))
+
+
+def stratum_labels(values: pd.Series) -> pd.Series:
+    """A stratum column's values as the strata's names: blank or missing values form one stratum
+    ``(not recorded)`` (as the pipeline names it), text is trimmed, and whole numbers are ints
+    (pandas reads a year column with a blank cell as 2019.0).
+
+    >>> stratum_labels(pd.Series([2019.0, float("nan"), 2020.0])).tolist()
+    [2019, '(not recorded)', 2020]
+    >>> stratum_labels(pd.Series([" north", " ", None])).tolist()
+    ['north', '(not recorded)', '(not recorded)']
+    """
+    return pd.Series([_label(v) for v in values.astype(object)], index=values.index, dtype=object)
+
+
+def _label(value: Any) -> Any:
+    if pd.isna(value):
+        return NOT_RECORDED
+    if isinstance(value, str):
+        return value.strip() or NOT_RECORDED
+    value = value.item() if isinstance(value, np.generic) else value
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _label_order(label: Any) -> tuple[int, float, str]:
+    """Numbers (also written as text) by value, 9 before 10; then text; ``(not recorded)`` last."""
+    if label == NOT_RECORDED:
+        return (2, 0.0, "")
+    try:
+        number = float(label)
+    except (TypeError, ValueError):
+        return (1, 0.0, str(label))
+    return (0, number, str(label)) if math.isfinite(number) else (1, 0.0, str(label))
 
 
 def _validate_whole_table(frame: pd.DataFrame, lists: list[str], source: str | None) -> None:
@@ -140,11 +180,13 @@ def _estimate_one(job: tuple[tuple[Any, ...], CaptureHistories, str, dict[str, A
     if informative.n_lists < MIN_INFORMATIVE_LISTS:
         reason = f"not estimable: {informative.n_lists} informative list(s), at least {MIN_INFORMATIVE_LISTS} needed"
         return StratumResult(key, histories.n_observed, informative.n_lists, None, reason)
-    path = _cache_path(cache_dir, informative, method, settings)
-    if path is not None and path.exists():
-        return StratumResult(key, histories.n_observed, informative.n_lists, pickle.loads(path.read_bytes()))
+    own = _stratum_settings(settings, key)
+    path = _cache_path(cache_dir, informative, method, own)
+    cached = _read_cached(path)
+    if cached is not None:
+        return StratumResult(key, histories.n_observed, informative.n_lists, cached)
     try:
-        result = estimate(informative, method, **_stratum_settings(settings, key))
+        result = estimate(informative, method, **own)
     except DarkfigureError as exc:
         return StratumResult(key, histories.n_observed, informative.n_lists, None, f"not estimable: {exc}")
     if path is not None:
@@ -153,15 +195,31 @@ def _estimate_one(job: tuple[tuple[Any, ...], CaptureHistories, str, dict[str, A
 
 
 def _stratum_settings(settings: dict[str, Any], key: tuple[Any, ...]) -> dict[str, Any]:
-    """Each stratum gets its own random stream, fixed by the seed and the stratum's key (not its order)."""
+    """Each stratum gets its own random stream, fixed by the seed and the stratum's name (not its
+    order, nor whether the name was read as 2019 or '2019')."""
     if settings.get("seed") is None:
         return settings
-    digest = int.from_bytes(hashlib.sha256(repr(key).encode()).digest()[:4], "little")
+    name = tuple(str(k) for k in key)
+    digest = int.from_bytes(hashlib.sha256(repr(name).encode()).digest()[:4], "little")
     child = np.random.SeedSequence([int(settings["seed"]), digest]).generate_state(1)[0]
     return {**settings, "seed": int(child)}
 
 
+def _read_cached(path: Path | None) -> Estimate | None:
+    """The cached result, or None: no entry, or one that cannot be read (cut short, written by
+    another version, not readable), which is then recomputed and rewritten."""
+    if path is None:
+        return None
+    try:
+        cached = pickle.loads(path.read_bytes())
+    except Exception:  # a corrupt pickle can raise almost anything; a cache miss is always safe
+        return None
+    return cached if isinstance(cached, Estimate) else None
+
+
 def _cache_path(cache_dir: Path | None, h: CaptureHistories, method: str, settings: dict[str, Any]) -> Path | None:
+    """The entry for a stratum's table and its own settings (its seed derives from its key, so two
+    strata with the same table do not share an entry)."""
     if cache_dir is None or settings.get("seed") is None:
         return None  # unseeded runs are not reproducible, so not cached
     blob = repr((_package_version(), h.lists, h.counts.tolist(), method, sorted(settings.items()))).encode()
@@ -180,8 +238,11 @@ def _package_version() -> str:
 def _write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def combine_strata(results: Sequence[StratumResult], level: float = 0.95) -> Estimate:
