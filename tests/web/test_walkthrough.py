@@ -57,6 +57,20 @@ def test_a_name_search_goes_by_post_and_reaches_no_log(client, world, caplog):
     assert NAME_A[0].lower() not in logged and NAME_A[1].lower() not in logged
 
 
+def test_a_name_in_the_address_finds_no_case_and_is_not_searched(client, world):
+    # review 2026-11-29: GET /cases?q=<name> ran a name search (and audited it); the address finds codes only
+    def name_searches() -> int:
+        return sum(e.action == "search_name" for e in world.store.audit_log(world.store.system_actor("Shelter A")))
+
+    log_in(client, "worker_a")
+    before = name_searches()
+    by_name = client.get(f"/cases?q={NAME_A[0]}")
+    assert by_name.status_code == 200 and world.code_a not in by_name.text
+    by_code = client.get(f"/cases?q={world.code_a[:6]}")
+    assert by_code.status_code == 200 and world.code_a in by_code.text
+    assert name_searches() == before  # no name search ran
+
+
 def test_next_after_login_drops_the_query(client):
     token = csrf_of(client.get("/login?next=/cases?q=mina").text)
     form = {"username": "admin_a", "password": "correct horse battery staple", "csrf_token": token,

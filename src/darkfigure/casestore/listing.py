@@ -52,14 +52,16 @@ class Listing:
     _totals_lock: threading.Lock
 
     def list_cases(
-        self, actor: Actor, search: str | None = None, filters: dict | None = None, page: int = 1, per_page: int = 50
+        self, actor: Actor, search: str | None = None, filters: dict | None = None, page: int = 1, per_page: int = 50,
+        names: bool = True,
     ) -> Page:
         """A page of case summaries of the actor's organisation, newest first.
 
-        ``search``: a case code (or its start), or, for administrators and caseworkers, name words
-        matched through the blind index (every word must match a name token exactly, after
-        normalisation). ``filters``: ``status``, ``gender``, ``type_of_exploitation``, ``year``,
-        ``consent`` (a purpose that must be given). Analysts see only cases consented for statistics.
+        ``search``: a case code (or its start), or, for administrators and caseworkers and unless
+        ``names=False`` (a search that came in an address), name words matched through the blind index
+        (every word must match a name token exactly, after normalisation). ``filters``: ``status``,
+        ``gender``, ``type_of_exploitation``, ``year``, ``consent`` (a purpose that must be given).
+        Analysts see only cases consented for statistics.
         """
         require(actor, *ROLES)
         page, per_page = max(1, whole(page, "page")), min(max(1, whole(per_page, "per_page")), 500)
@@ -68,7 +70,7 @@ class Listing:
         search = search.strip() if search else ""
         values["org"] = actor.organisation_id
         if search:
-            return self._search_page(actor, search, shape, values, page, per_page)
+            return self._search_page(actor, search, shape, values, page, per_page, names)
         # every list page, filtered or not, runs on the driver: one statement per shape of filters
         with reading(self.engine) as conn:
             total = self._total(conn, actor, shape, values)
@@ -77,12 +79,13 @@ class Listing:
         return Page([records.summary_of(r) for r in rows], total, page, per_page)
 
     def _search_page(
-        self, actor: Actor, search: str, shape: tuple[str, ...], filtered: dict, page: int, per_page: int
+        self, actor: Actor, search: str, shape: tuple[str, ...], filtered: dict, page: int, per_page: int,
+        names: bool = True,
     ) -> Page:
         """A page of the cases a search finds: the matching ids once (a search finds few), counted and cut
         here. A name search is audited before anything is read, in its own short write transaction.
         ``shape`` and ``filtered``: the filters (:func:`_filter_shape`) and their values, with ``org``."""
-        tokens = self._search_tokens(actor, search)
+        tokens = self._search_tokens(actor, search) if names else []
         if tokens:
             with writing(self.engine) as conn:
                 audit.append(

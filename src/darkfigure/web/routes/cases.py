@@ -39,7 +39,7 @@ async def case_list(
     """Filter, and search by case code in the address (names go by POST to /cases/search)."""
     chosen = {"status": status, "gender": gender, "type_of_exploitation": type_of_exploitation,
               "year": int(year) if year else None, "consent": consent}
-    return await _list_page(request, actor, q, chosen, page)
+    return await _list_page(request, actor, q, chosen, page, names=False)  # a name never comes in an address
 
 
 @router.post("/cases/search", response_class=HTMLResponse)
@@ -64,11 +64,13 @@ def case_search_address(actor: Reader) -> RedirectResponse:
     return redirect("/cases")
 
 
-async def _list_page(request: Request, actor: Actor, q: str, chosen: dict, page: int) -> HTMLResponse:
+async def _list_page(
+    request: Request, actor: Actor, q: str, chosen: dict, page: int, names: bool = True
+) -> HTMLResponse:
     filters = {k: v for k, v in chosen.items() if v not in ("", None)}
     per_page = request.app.state.config.per_page
     found = await store_call(request, "list_cases", actor, search=q.strip() or None, filters=filters, page=page,
-                             per_page=per_page)
+                             per_page=per_page, names=names)
     query = {k: ("" if v is None else v) for k, v in chosen.items()}
     lang = language(request)
     return render(
