@@ -18,6 +18,8 @@ from darkfigure.casestore.storage import reading, writing
 from darkfigure.casestore.types import ROLES, Actor, Organisation
 from darkfigure.errors import AccessDenied, InputError
 
+MIN_PASSWORD, MAX_PASSWORD = 10, 1000  # characters (argon2 hashes any length; a bound keeps it cheap)
+
 
 class Accounts:
     """The organisation and user methods of :class:`darkfigure.casestore.service.CaseStore`."""
@@ -120,13 +122,25 @@ class Accounts:
         audit.append(conn, self.ring.audit_key, by, org_id, "create_user", None, (f"user:{username}", f"role:{role}"))
         return Actor(new_id, username, org_id, role)
 
-    def users(self, actor: Actor) -> list[Actor]:
-        """The users of the actor's organisation (administrators only)."""
+    def users(self, actor: Actor, active: bool = True) -> list[Actor]:
+        """The users of the actor's organisation (administrators only), by name; ``active=False``: those
+        switched off instead (their names stay taken).
+
+        >>> import tempfile, pathlib
+        >>> from darkfigure.casestore import FAST_TEST_HASHER, KeyRing, open_store
+        >>> store = open_store(pathlib.Path(tempfile.mkdtemp()) / "c.db", KeyRing.generate(),
+        ...                    password_hasher=FAST_TEST_HASHER)
+        >>> ada = store.create_first_administrator("Shelter", "ada", "correct horse 1")[1]
+        >>> _ = store.create_user(ada.organisation_id, "bo", "purple stapler 22", "analyst", actor=ada)
+        >>> store.deactivate_user(ada, "bo")
+        >>> [u.username for u in store.users(ada)], [u.username for u in store.users(ada, active=False)]
+        (['ada'], ['bo'])
+        """
         require(actor, "administrator")
         with reading(self.engine) as conn:
             rows = conn.execute(
                 select(users)
-                .where(users.c.organisation_id == actor.organisation_id, users.c.active == true())
+                .where(users.c.organisation_id == actor.organisation_id, users.c.active == bool(active))
                 .order_by(users.c.username)
             ).all()
         return [_actor(r) for r in rows if self._sealed(r)]
@@ -211,18 +225,37 @@ class Accounts:
 
     def deactivate_user(self, actor: Actor, username: str) -> None:
         """Switch a user off (administrators, own organisation); the record stays for the audit trail."""
+        self._switch_user(actor, username, False)
+
+    def reactivate_user(self, actor: Actor, username: str) -> None:
+        """Switch a user on again (administrators, own organisation), with the password they had; audited
+        as ``reactivate_user``. Their sessions from before stay ended (the session epoch goes up).
+
+        >>> import tempfile, pathlib
+        >>> from darkfigure.casestore import FAST_TEST_HASHER, KeyRing, open_store
+        >>> store = open_store(pathlib.Path(tempfile.mkdtemp()) / "c.db", KeyRing.generate(),
+        ...                    password_hasher=FAST_TEST_HASHER)
+        >>> ada = store.create_first_administrator("Shelter", "ada", "correct horse 1")[1]
+        >>> _ = store.create_user(ada.organisation_id, "bo", "purple stapler 22", "analyst", actor=ada)
+        >>> store.deactivate_user(ada, "bo"); store.reactivate_user(ada, "bo")
+        >>> store.authenticate("bo", "purple stapler 22").username
+        'bo'
+        """
+        self._switch_user(actor, username, True)
+
+    def _switch_user(self, actor: Actor, username: str, active: bool) -> None:
         require(actor, "administrator")
         with writing(self.engine) as conn:
             row = conn.execute(select(users).where(users.c.username == username)).first()
             if row is None or not self._sealed(row) or row.organisation_id != actor.organisation_id:
                 raise AccessDenied(f"you may not change the user {username!r}")
-            _raise_epoch(conn, self.ring, row.id, active=False)
+            _raise_epoch(conn, self.ring, row.id, active=active)
             audit.append(
                 conn,
                 self.ring.audit_key,
                 actor.username,
                 actor.organisation_id,
-                "deactivate_user",
+                "reactivate_user" if active else "deactivate_user",
                 None,
                 (f"user:{username}",),
             )
@@ -326,13 +359,23 @@ def same_org(actor: Actor, organisation_id: int) -> None:
 
 
 def check_password(password: str, username: str | None = None) -> None:
-    """At least 10 characters (at most 1000) besides the user name, at least 3 different ones.
+    """At least :data:`MIN_PASSWORD` characters (at most :data:`MAX_PASSWORD`) besides the user name, at
+    least 3 different ones.
 
     >>> check_password("correct horse 1")
+    >>> check_password("x y z " * 200)
+    Traceback (most recent call last):
+    ...
+    darkfigure.errors.InputError: column password: a password may have at most 1000 characters; got 1200
     """
-    if not isinstance(password, str) or not 10 <= len(password) <= 1000:
-        raise InputError("a password needs at least 10 characters (a short sentence is good)", column="password")
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise InputError(f"a password needs at least {MIN_PASSWORD} characters (a short sentence is good)",
+                         column="password")
+    if len(password) > MAX_PASSWORD:
+        raise InputError(f"a password may have at most {MAX_PASSWORD} characters; got {len(password)}",
+                         column="password")
     if len(set(password.strip())) < 3:
         raise InputError("a password needs at least 3 different characters", column="password")
-    if username and len(password.casefold().replace(username.casefold(), "").strip()) < 10:
-        raise InputError("a password needs at least 10 characters besides the user name", column="password")
+    if username and len(password.casefold().replace(username.casefold(), "").strip()) < MIN_PASSWORD:
+        raise InputError(f"a password needs at least {MIN_PASSWORD} characters besides the user name",
+                         column="password")

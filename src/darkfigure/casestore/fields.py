@@ -175,6 +175,11 @@ def check_value(name: str, value: Any) -> Any:
     ('SexualExploitation', 'ForcedMarriage')
     >>> check_value("prs_Birthdate", "1990-02-03")
     datetime.date(1990, 2, 3)
+    >>> try:
+    ...     check_value("prs_MailingLatitude", "91")
+    ... except InputError as err:
+    ...     err.message
+    'expected a coordinate from -90 to 90 in decimal degrees, e.g. 37.5665'
     """
     spec = FIELDS.get(name)
     if spec is None:
@@ -234,7 +239,19 @@ def parse_date(value: Any) -> dt.date:
 
 
 def _date(spec: FieldSpec, value: Any) -> dt.date:
-    return parse_date(value)
+    date = parse_date(value)
+    if spec.name == "prs_Birthdate" and date > latest_today():
+        raise InputError("the birth date lies in the future; check the date")
+    return date
+
+
+def latest_today() -> dt.date:
+    """Today's date, the later of the server's local and UTC dates (a birth date may not be after it).
+
+    >>> latest_today() >= dt.date.today()
+    True
+    """
+    return max(dt.date.today(), dt.datetime.now(dt.UTC).date())
 
 
 def _integer(spec: FieldSpec, value: Any) -> int:
@@ -252,8 +269,9 @@ def _number(spec: FieldSpec, value: Any) -> float:
         number = float(value) if not isinstance(value, bool) else math.nan
     except (TypeError, ValueError):
         number = math.nan
-    if not math.isfinite(number) or abs(number) > 180:
-        raise InputError("expected a coordinate from -180 to 180 in decimal degrees, e.g. 37.5665")
+    limit, example = (90, "37.5665") if spec.name.endswith("Latitude") else (180, "126.978")
+    if not math.isfinite(number) or abs(number) > limit:
+        raise InputError(f"expected a coordinate from -{limit} to {limit} in decimal degrees, e.g. {example}")
     return number
 
 

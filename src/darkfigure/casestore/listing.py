@@ -20,6 +20,7 @@ from sqlalchemy import Connection, and_, bindparam, false, func, select, true, u
 from darkfigure.casestore import audit, records
 from darkfigure.casestore.accounts import require
 from darkfigure.casestore.crypto import KeyRing, blind_index, name_tokens
+from darkfigure.casestore.fields import PICKLISTS
 from darkfigure.casestore.models import case_exploitation, cases, organisations
 from darkfigure.casestore.models import name_tokens as name_tokens_table
 from darkfigure.casestore.storage import Prepared, reading, writing
@@ -40,6 +41,13 @@ _SUMMARY = (
 _SUMMARY_COLUMNS = tuple(cases.c[c] for c in _SUMMARY)
 _CACHE_SIZE = 512
 _DIGIT = re.compile(r"\d")
+# the values each coded filter takes (checked before any query: a misspelt one is refused, not "0 cases")
+FILTER_VALUES = {
+    "status": tuple(PICKLISTS["cas_Status"].options),
+    "gender": tuple(PICKLISTS["prs_Gender"].options),
+    "type_of_exploitation": tuple(PICKLISTS["vic_TypeOfExploitation"].options),
+    "consent": PURPOSES,
+}
 _PAIR = "\x1f"  # joins two name words into one indexed pair (never inside a word: words split at non-letters)
 
 
@@ -60,11 +68,15 @@ class Listing:
         ``search``: a case code (or its start), or, for administrators and caseworkers and unless
         ``names=False`` (a search that came in an address), name words matched through the blind index
         (every word must match a name token exactly, after normalisation). ``filters``: ``status``,
-        ``gender``, ``type_of_exploitation``, ``year``, ``consent`` (a purpose that must be given).
-        Analysts see only cases consented for statistics.
+        ``gender``, ``type_of_exploitation``, ``year``, ``consent`` (a purpose that must be given); an
+        unknown value of one is refused (InputError naming the filter and its values). A ``page`` past
+        the last gives the last page (its number in the Page). Analysts see only cases consented for
+        statistics.
         """
         require(actor, *ROLES)
-        page, per_page = max(1, whole(page, "page")), min(max(1, whole(per_page, "per_page")), 500)
+        page, per_page = whole(page, "page"), min(max(1, whole(per_page, "per_page")), 500)
+        if page < 1:
+            raise InputError(f"page must be 1 or more; got {page}", column="page")
         filters = {k: v for k, v in (filters or {}).items() if v not in (None, "")}
         shape, values = _filter_shape(filters)
         search = search.strip() if search else ""
@@ -74,6 +86,7 @@ class Listing:
         # every list page, filtered or not, runs on the driver: one statement per shape of filters
         with reading(self.engine) as conn:
             total = self._total(conn, actor, shape, values)
+            page = last_page(page, total, per_page)
             bounds = {**values, "limit": per_page, "offset": (page - 1) * per_page}
             rows = _list_page(shape, actor.role == "analyst").run(conn, bounds).fetchall()
         return Page([records.summary_of(r) for r in rows], total, page, per_page)
@@ -101,6 +114,7 @@ class Listing:
                 found = conn.execute(statement.where(*_conditions(shape)), values).scalars().all()
             else:  # every search without filters: on the driver (a few hundred ids)
                 found = [row[0] for row in _prepared(statement).run(conn, values).fetchall()]
+            page = last_page(page, len(found), per_page)
             summaries = self._summaries(conn, actor, found[(page - 1) * per_page : page * per_page])
         return Page(summaries, len(found), page, per_page)
 
@@ -199,17 +213,47 @@ def _filter_shape(filters: dict) -> tuple[tuple[str, ...], dict[str, Any]]:
     """
     shape, values = [], {}
     for key, value in filters.items():
-        if key in ("status", "gender", "type_of_exploitation"):
+        if key == "consent":
+            shape.append(f"consent:{filter_value(key, value)}")
+        elif key in FILTER_VALUES:
+            values[key] = filter_value(key, value)
             shape.append(key)
-            values[key] = str(value)
         elif key == "year":
             shape.append(key)
             values[key] = whole(value, "year")
-        elif key == "consent" and value in PURPOSES:
-            shape.append(f"consent:{value}")
         else:
             raise InputError(f"unknown filter {key}={value!r}; use status, gender, type_of_exploitation, year, consent")
     return tuple(sorted(shape)), values
+
+
+def filter_value(name: str, value: Any) -> str:
+    """``value`` if it is one of the values filter ``name`` takes (system names, as the list's choices
+    send them), else InputError naming the filter and its values.
+
+    >>> filter_value("status", "Closed")
+    'Closed'
+    >>> try:
+    ...     filter_value("gender", "Robot")
+    ... except InputError as err:
+    ...     print(err.column, "|", err.message[:54])
+    gender | unknown filter value gender='Robot'; the gender filter
+    """
+    allowed = FILTER_VALUES[name]
+    if value in allowed:
+        return value
+    raise InputError(
+        f"unknown filter value {name}={str(value)[:60]!r}; the {name} filter takes one of {', '.join(allowed)}",
+        column=name,
+    )
+
+
+def last_page(page: int, total: int, per_page: int) -> int:
+    """``page``, or the last page when it lies past the last (a page number kept in an old address).
+
+    >>> last_page(99999, 120, 50), last_page(2, 120, 50), last_page(7, 0, 50)
+    (3, 2, 1)
+    """
+    return min(page, max(1, -(-total // per_page)))
 
 
 @functools.lru_cache(maxsize=128)
@@ -298,7 +342,7 @@ def whole(value: Any, name: str) -> int:
     """
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InputError(f"{name} must be a whole number", column=name) from None
 
 

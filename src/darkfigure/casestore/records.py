@@ -78,14 +78,55 @@ def age_broad(birth: dt.date | None, registered: dt.date | None) -> str | None:
 
 
 def check_fields(fields: dict[str, Any]) -> tuple[dict[str, Any], list[InputError]]:
-    """Checked values by field name, and every error found (each naming its column)."""
+    """Checked values by field name, and every error found (each naming its column); a birth date after
+    the registration date given with it is an error of ``prs_Birthdate``.
+
+    >>> _, errors = check_fields({"prs_Birthdate": "2020-01-02", "cas_RegistrationDate": "2020-01-01"})
+    >>> errors[0].column
+    'prs_Birthdate'
+    """
     checked, errors = {}, []
     for name, value in fields.items():
         try:
             checked[name] = check_value(name, value)
         except InputError as err:
             errors.append(err)
+    try:
+        check_dates(checked)
+    except InputError as err:
+        errors.append(err)
     return checked, errors
+
+
+def check_dates(dates: dict[str, Any], column: str = "prs_Birthdate") -> None:
+    """InputError (naming ``column``) when ``dates`` hold a birth date after the registration date.
+
+    >>> check_dates({"prs_Birthdate": dt.date(2001, 1, 1), "cas_RegistrationDate": dt.date(2024, 1, 1)})
+    """
+    birth, registered = dates.get("prs_Birthdate"), dates.get("cas_RegistrationDate")
+    if isinstance(birth, dt.date) and isinstance(registered, dt.date) and birth > registered:
+        raise InputError(
+            "the birth date is after the registration date (cas_RegistrationDate); check both dates", column=column
+        )
+
+
+def changed_fields(current: dict[str, Any], checked: dict[str, Any]) -> dict[str, Any]:
+    """The checked values that differ from the case's current ones (identifying ones compared in clear,
+    as :func:`case_fields` gives them with ``hide`` False).
+
+    >>> stored = {"cas_Status": "Active", "prs_FirstName": "Mina"}
+    >>> changed_fields(stored, {"cas_Status": "Closed", "prs_FirstName": "Mina"})
+    {'cas_Status': 'Closed'}
+    """
+    return {name: value for name, value in checked.items() if not _same(current.get(name), value)}
+
+
+def _same(old: Any, new: Any) -> bool:
+    if isinstance(old, list | tuple) or isinstance(new, list | tuple):
+        return tuple(old or ()) == tuple(new or ())
+    if isinstance(old, bool) or isinstance(new, bool):
+        return old is new
+    return type(old) is type(new) and old == new
 
 
 def _as_text(value: Any) -> str:
@@ -203,7 +244,7 @@ def event_row(ring: KeyRing, case_id: int, case_uid: str, event: EventInput) -> 
     if kind not in EVENT_TYPES:
         raise InputError(f"expected one of {', '.join(EVENT_TYPES)}", column="hte_Type")
     date = _optional_date(event.date, "hte_Date")
-    country = check_value("prs_MailingCountry", event.country) if event.country not in (None, "") else None
+    country = _event_value("prs_MailingCountry", event.country, "hte_Country")
     uid = new_uid()
     row = {"uid": uid, "case_id": case_id, "type": kind, "year": date.year if date else None, "country": country}
     bound = child_uid(case_uid, uid)
@@ -215,13 +256,22 @@ def event_row(ring: KeyRing, case_id: int, case_uid: str, event: EventInput) -> 
         ring, "events", bound, "description", _optional_text(event.description, "hte_Description", 20000)
     )
     row["date"] = seal(ring, "events", bound, "date", date)
-    for column, name in (("latitude", "hte_Latitude"), ("longitude", "hte_Longitude")):
-        try:
-            value = check_value("prs_MailingLatitude", getattr(event, column))
-        except InputError as err:
-            raise InputError(err.message, column=name) from None
+    for column, name in (("latitude", "Latitude"), ("longitude", "Longitude")):
+        value = _event_value(f"prs_Mailing{name}", getattr(event, column), f"hte_{name}")
         row[column] = seal(ring, "events", bound, column, value)
     return row
+
+
+def _event_value(field: str, value: Any, column: str) -> Any:
+    """An event's value checked as the case field of the same kind, an error naming the event's column.
+
+    >>> _event_value("prs_MailingCountry", "kr", "hte_Country")
+    'KR'
+    """
+    try:
+        return check_value(field, value)
+    except InputError as err:
+        raise InputError(err.message, column=column) from None
 
 
 def event_view(ring: KeyRing, row: Any, hide: bool, case_uid: str) -> EventView:
@@ -313,8 +363,23 @@ def support_plan_view(ring: KeyRing, row: Any, hide: bool, case_uid: str) -> Sup
 
 
 def changed_identifying(data: CaseInput) -> list[str]:
-    """The identifying field names a change touches (for the audit log)."""
+    """The identifying field names a new case holds (for the audit log), and ``hte_*``, ``per_*``,
+    ``spl_*`` for its events, perpetrators and support plans.
+
+    >>> changed_identifying(CaseInput({"prs_FirstName": "Mina", "cas_Status": "Active"}))
+    ['prs_FirstName']
+    """
     names = [n for n in data.fields if n in FIELDS and FIELDS[n].identifying]
+    return names + added_children(data)
+
+
+def added_children(data: CaseInput) -> list[str]:
+    """``hte_*``, ``per_*``, ``spl_*`` for the events, perpetrators and support plans ``data`` adds.
+
+    >>> added_children(CaseInput(events=[EventInput("Transit")]))
+    ['hte_*']
+    """
+    names = []
     if data.events:
         names.append("hte_*")
     if data.perpetrators:

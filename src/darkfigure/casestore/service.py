@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from darkfigure.casestore import audit, erasure, records
@@ -22,7 +22,7 @@ from darkfigure.casestore.crypto import KeyRing, name_tokens
 from darkfigure.casestore.erasure import ErasureReport
 from darkfigure.casestore.fields import FIELDS, NAME_FIELDS, OUTGOING_REFERRAL
 from darkfigure.casestore.listing import IDENTITY_ROLES, Listing, exploitation_rows, index_tokens, touch_cases
-from darkfigure.casestore.models import case_exploitation, cases, consents, events
+from darkfigure.casestore.models import case_exploitation, cases, consents, events, users
 from darkfigure.casestore.models import name_tokens as name_tokens_table
 from darkfigure.casestore.models import perpetrators as perpetrators_table
 from darkfigure.casestore.models import support_plans as support_plans_table
@@ -36,6 +36,7 @@ from darkfigure.casestore.types import (
     CaseNotFound,
     CaseSummary,
     CaseView,
+    ConsentWithdrawn,
     EventInput,
     ImportReport,
     PerpetratorInput,
@@ -88,6 +89,7 @@ class CaseStore(Accounts, Listing, Oversight):
 
     def _insert_case(self, conn: Connection, actor: Actor, data: CaseInput) -> str:
         checked = self._checked(data)
+        self._check_owner(conn, actor.organisation_id, checked)
         values = self._case_values(actor, data, checked, self._free_code(conn))
         case_id = conn.execute(insert(cases).values(**values)).inserted_primary_key[0]
         self._write_tokens(conn, actor.organisation_id, case_id, checked)
@@ -99,7 +101,8 @@ class CaseStore(Accounts, Listing, Oversight):
 
     def _case_values(self, actor: Actor, data: CaseInput, checked: dict[str, Any], code: str) -> dict[str, Any]:
         """Every column of a new case row (identifying values sealed); checks consent for referral."""
-        checked.setdefault("cas_RegistrationDate", now().date())
+        if checked.get("cas_RegistrationDate") is None:  # absent or empty: registered today
+            checked["cas_RegistrationDate"] = now().date()
         self._check_referral(checked, data.consents.get("referral"))
         uid, stamp = records.new_uid(), now()
         values = dict.fromkeys(c.name for c in cases.columns if c.name != "id")
@@ -182,33 +185,37 @@ class CaseStore(Accounts, Listing, Oversight):
     def update_case(self, actor: Actor, code: str, data: CaseInput) -> None:
         """Change the fields present in ``data`` (None clears), record its consents, add its events.
 
-        Identifying fields cannot be changed once consent for case work has been withdrawn."""
+        Only values that differ from the stored ones count as changes (identifying ones compared in
+        clear): they alone are written, checked (case owner, referral consent, dates) and named in the
+        audit entry (names only, never values). A submission that changes nothing writes nothing.
+        Once consent for case work was withdrawn, identifying fields cannot be changed (an administrator
+        may empty them) and nothing can be added (:class:`ConsentWithdrawn`); other fields, such as the
+        status, still can."""
         require(actor, *_EDIT_ROLES)
         checked = self._checked(data)
         with writing(self.engine) as conn:
             row = self._case_row(conn, actor, code, lock=True)
-            if row.consent_case_work is False and records.changed_identifying(data) and not _erasure(actor, data):
-                raise AccessDenied(
-                    f"case {code}: consent for case work was withdrawn; identifying data stay as they are "
-                    "(an administrator may only erase them)"
-                )
-            referral = data.consents.get("referral", row.consent_referral)
-            self._check_referral(checked, referral)
-            values = records.case_columns(self.ring, row.uid, checked)
-            if {"prs_Birthdate", "cas_RegistrationDate"} & set(checked):
-                values.update(
-                    _derived(
-                        self._dates(row)
-                        | {k: v for k, v in checked.items() if k in ("prs_Birthdate", "cas_RegistrationDate")}
-                    )
-                )
+            current = records.case_fields(self.ring, row, hide=False)
+            changed = records.changed_fields(current, checked)
+            if row.consent_case_work is False:
+                _refuse_when_withdrawn(actor, row.code, changed, data)
+            self._check_referral(changed, data.consents.get("referral", row.consent_referral))
+            self._check_owner(conn, row.organisation_id, changed)
+            dates = {"prs_Birthdate", "cas_RegistrationDate"} & set(changed)
+            if dates:
+                column = "prs_Birthdate" if "prs_Birthdate" in dates else "cas_RegistrationDate"
+                records.check_dates(current | changed, column=column)
+            if not (changed or data.consents or records.added_children(data)):
+                return
+            values = records.case_columns(self.ring, row.uid, changed)
+            if dates:
+                values.update(_derived(current | changed))
             values.update({f"consent_{p}": bool(g) for p, g in data.consents.items()}, updated_at=now())
             conn.execute(update(cases).where(cases.c.id == row.id).values(**values))
-            self._write_exploitation(conn, row.organisation_id, row.id, checked)
+            self._write_exploitation(conn, row.organisation_id, row.id, changed)
             touch_cases(conn, row.organisation_id)
-            if set(NAME_FIELDS) & set(checked):
-                names = records.case_fields(self.ring, row, hide=False) | checked
-                self._write_tokens(conn, row.organisation_id, row.id, names)
+            if set(NAME_FIELDS) & set(changed):
+                self._write_tokens(conn, row.organisation_id, row.id, current | changed)
             self._write_consents(conn, actor, row.id, data.consents)
             self._write_children(conn, row.id, row.uid, data)
             audit.append(
@@ -217,13 +224,30 @@ class CaseStore(Accounts, Listing, Oversight):
                 actor.username,
                 actor.organisation_id,
                 "update",
-                code,
-                records.changed_identifying(data) + [f"consent:{p}" for p in data.consents],
+                row.code,
+                list(changed) + records.added_children(data) + [f"consent:{p}" for p in data.consents],
             )
 
-    def _dates(self, row: Any) -> dict[str, Any]:
-        birth = records.unseal(self.ring, "cases", row.uid, "prs_birthdate", row.prs_birthdate, "date")
-        return {"prs_Birthdate": birth, "cas_RegistrationDate": row.cas_registrationdate}
+    def _check_owner(self, conn: Connection, organisation_id: int, fields: dict[str, Any]) -> None:
+        """InputError naming ``cas_CaseOwner`` unless it is empty or names an active administrator or
+        caseworker of the organisation (HTCDS: a lookup to the user who manages the case)."""
+        owner = fields.get("cas_CaseOwner")
+        if owner is None:
+            return
+        found = conn.execute(
+            select(users).where(
+                users.c.username == owner,
+                users.c.organisation_id == organisation_id,
+                users.c.active == true(),
+                users.c.role.in_(_EDIT_ROLES),
+            )
+        ).first()
+        if found is None or not self._sealed(found):
+            raise InputError(
+                "expected the user name of an active administrator or caseworker of your organisation "
+                "(the user who manages the case); no such user; check the spelling or leave it empty",
+                column="cas_CaseOwner",
+            )
 
     def _case_row(self, conn: Connection, actor: Actor, code: str, lock: bool = False) -> Any:
         """The case row by code, checked for the actor; ``lock`` (a change): on PostgreSQL the row is
@@ -298,7 +322,7 @@ class CaseStore(Accounts, Listing, Oversight):
         with writing(self.engine) as conn:
             row = self._case_row(conn, actor, code)
             if row.consent_case_work is False:
-                raise AccessDenied(f"case {code}: consent for case work was withdrawn; nothing can be added")
+                raise ConsentWithdrawn(f"case {row.code}: consent for case work was withdrawn; nothing can be added")
             values = build(self.ring, row.id, row.uid, item)
             try:
                 conn.execute(insert(table).values(**values))
@@ -417,14 +441,19 @@ def _derived(checked: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _erasure(actor: Actor, data: CaseInput) -> bool:
-    """Whether a change only erases identifying values (administrators may, after consent is withdrawn)."""
-    identifying = {n: v for n, v in data.fields.items() if n in FIELDS and FIELDS[n].identifying}
-    return (
-        actor.role == "administrator"
-        and not (data.events or data.perpetrators or data.support_plans)
-        and all(v is None or (isinstance(v, str) and not v.strip()) for v in identifying.values())
-    )
+def _refuse_when_withdrawn(actor: Actor, code: str, changed: dict[str, Any], data: CaseInput) -> None:
+    """:class:`ConsentWithdrawn` for a change to a case whose consent for case work was withdrawn,
+    unless it changes only fields that are not identifying, or (administrators) empties identifying ones."""
+    if records.added_children(data):
+        raise ConsentWithdrawn(f"case {code}: consent for case work was withdrawn; nothing can be added to the case")
+    identifying = [n for n in changed if FIELDS[n].identifying]
+    filled = identifying if actor.role != "administrator" else [n for n in identifying if changed[n] is not None]
+    if filled:
+        raise ConsentWithdrawn(
+            f"case {code}: consent for case work was withdrawn; identifying fields stay as they are "
+            "(an administrator may only empty them)",
+            column=filled[0],
+        )
 
 
 def open_store(

@@ -99,8 +99,8 @@ def read_cases(path: str | Path, format: str | None = None) -> list[CaseInput]:
             )
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in raw):
             continue
-        if len(raw) > len(header):
-            problems.append(Problem(number, None, f"the row has {len(raw)} cells but the header {len(header)}"))
+        if len(raw) > len(header) or (format == "csv" and len(raw) < len(header)):
+            problems.append(Problem(number, None, _cell_count_message(len(raw), len(header))))
             continue
         case, row_problems = _row_case(dict(zip(header, raw, strict=False)), number)
         problems += row_problems
@@ -114,6 +114,20 @@ def read_cases(path: str | Path, format: str | None = None) -> list[CaseInput]:
     return inputs
 
 
+def _cell_count_message(cells: int, columns: int) -> str:
+    """Why a row whose cell count differs from the header's is refused, and how to fix it.
+
+    >>> _cell_count_message(3, 2)
+    'the row has 3 cells but the header has 2; put quotes around cells that hold a comma, or name every column'
+    """
+    fix = (
+        "put quotes around cells that hold a comma, or name every column"
+        if cells > columns
+        else "put quotes around cells that hold a line break, and give every row all the header's columns"
+    )
+    return f"the row has {cells} cells but the header has {columns}; {fix}"
+
+
 def _read_csv(path: Path) -> tuple[list[str], Iterator[list[Any]]]:
     data = path.read_bytes()
     try:
@@ -124,13 +138,40 @@ def _read_csv(path: Path) -> tuple[list[str], Iterator[list[Any]]]:
         ) from None
     if "\x00" in text:
         raise InputError("the file holds NUL characters; is it really a CSV file?", source=str(path))
-    try:
-        table = list(csv.reader(io.StringIO(text, newline="")))
+    table: list[list[str]] = []
+    try:  # strict: a quote never closed, or text after a closing quote, is an error, not a cell
+        table.extend(csv.reader(io.StringIO(text, newline=""), strict=True))
     except csv.Error as err:
-        raise InputError(f"the CSV cannot be read ({err})", source=str(path)) from None
+        # the row being read when it failed, numbered as a spreadsheet shows it (header = row 1)
+        raise ImportRejected([Problem(len(table) + 1, None, _csv_error_message(err))], source=str(path)) from None
     if not table:
         raise InputError("the file is empty; expected a header row of HTCDS columns", source=str(path))
     return [h.strip() for h in table[0]], iter(table[1:])
+
+
+def _csv_error_message(err: csv.Error) -> str:
+    """What a CSV reading error means, and how to fix it (never repeating a cell's text).
+
+    >>> _csv_error_message(csv.Error("unexpected end of data"))[:40]
+    'a quote opened in this row is never clos'
+    """
+    text = str(err)
+    if "end of data" in text:
+        return (
+            "a quote opened in this row is never closed (the rest of the file would become one cell); "
+            "close the quote, or double a quote that is part of the text"
+        )
+    if "expected after" in text:
+        return (
+            "a closing quote is followed by other characters in the same cell; put the whole cell in quotes "
+            "and double each quote inside it"
+        )
+    if "field larger" in text:
+        return (
+            f"a cell is longer than {csv.field_size_limit()} characters, or a quote opened in this row "
+            "is never closed; shorten the cell or close the quote"
+        )
+    return f"the CSV cannot be read from this row ({text}); save the file again as CSV UTF-8"
 
 
 def _read_xlsx(path: Path) -> tuple[list[str], Iterator[list[Any]]]:
@@ -209,7 +250,9 @@ def _check_header(header: list[str]) -> list[Problem]:
 
 def _row_case(row: dict[str, Any], number: int) -> tuple[CaseInput, list[Problem]]:
     problems = []
+    # an empty cell is a field not given, as on the intake form: defaults (the registration date) still apply
     fields, errors = records.check_fields({k: v for k, v in row.items() if k in FIELDS})
+    fields = {name: value for name, value in fields.items() if value is not None}
     problems += [Problem(number, e.column, e.message) for e in errors]
     consents = {}
     for column, purpose in CONSENT_COLUMNS.items():

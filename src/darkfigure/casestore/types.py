@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from darkfigure.errors import InputError
+from darkfigure.errors import AccessDenied, InputError
 
 ROLES = ("administrator", "caseworker", "analyst")
 PURPOSES = ("case_work", "referral", "statistics", "linkage")
@@ -265,6 +265,21 @@ class CaseNotFound(InputError):
     >>> isinstance(CaseNotFound("no case with code 'X'; check the code"), InputError)
     True
     """
+
+
+class ConsentWithdrawn(AccessDenied):
+    """A change refused because the person withdrew consent for case work: identifying fields may not
+    be changed (an administrator may only empty them) and nothing may be added to the case. Only said
+    to users of the case's organisation (the web's 403, not its 404); ``column`` names the field refused.
+
+    >>> err = ConsentWithdrawn("consent for case work was withdrawn", column="prs_FirstName")
+    >>> isinstance(err, AccessDenied), err.column
+    (True, 'prs_FirstName')
+    """
+
+    def __init__(self, message: str, column: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.column = message, column
 
 
 class ImportRejected(InputError):

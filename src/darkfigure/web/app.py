@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
@@ -27,6 +28,8 @@ from darkfigure.web.security import (
 
 log = logging.getLogger("darkfigure.web")
 STATIC = Path(__file__).parent / "static"
+# Starlette's limits on a form (its defaults: a form's size is bounded by them, not by one total)
+FORM_PART_LIMIT, FORM_FIELD_LIMIT = 1024 * 1024, 1000
 
 
 def create_app(store, config: WebConfig, results: Path | None = None) -> FastAPI:
@@ -98,8 +101,40 @@ async def _to_login(request: Request, exc: Exception) -> RedirectResponse:
 
 async def _http_error(request: Request, exc: Exception) -> HTMLResponse:
     assert isinstance(exc, StarletteHTTPException)
+    too_large = form_limit(exc)
+    if too_large is not None:
+        return error_page(request, 413, "error.form_too_large", limit=too_large[0], fields=too_large[1])
     key = exc.detail if isinstance(exc.detail, str) and exc.detail.startswith("error.") else f"error.{exc.status_code}"
-    return error_page(request, exc.status_code, key)
+    response = error_page(request, exc.status_code, key)
+    for name, value in (exc.headers or {}).items():  # e.g. the login lockout's Retry-After
+        response.headers[name] = value
+    return response
+
+
+def form_limit(exc: StarletteHTTPException) -> tuple[int, int] | None:
+    """The form limits (KB per field, number of fields) when ``exc`` is Starlette refusing a form over
+    one of them (it says so only in a 400's text), else None.
+
+    >>> form_limit(StarletteHTTPException(400, "Field exceeded maximum size of 1024KB."))
+    (1024, 1000)
+    >>> form_limit(StarletteHTTPException(400, "Invalid multipart data.")) is None
+    True
+    """
+    detail = exc.detail if exc.status_code == 400 and isinstance(exc.detail, str) else ""
+    if not re.search(r"exceeded maximum size|Too many (fields|files)", detail):
+        return None
+    return FORM_PART_LIMIT // 1024, FORM_FIELD_LIMIT
+
+
+def loggable(text: str, limit: int = 300) -> str:
+    r"""``text`` (a path from a request) as a log may hold it: characters that are not printable (ESC,
+    NUL, line breaks, direction marks) escaped as Python writes them, at most ``limit`` characters.
+
+    >>> print(loggable("/cases/x" + chr(27) + "[31mRED" + chr(0)))
+    /cases/x\x1b[31mRED\x00
+    """
+    safe = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[: limit + 1])
+    return safe if len(safe) <= limit else safe[:limit] + "..."
 
 
 async def _bad_request(request: Request, exc: Exception) -> HTMLResponse:
@@ -111,7 +146,7 @@ async def _bad_request(request: Request, exc: Exception) -> HTMLResponse:
 
 async def _not_found(request: Request, exc: Exception) -> HTMLResponse:
     # another organisation's case (or a role's forbidden one) looks exactly like a missing one
-    log.info("access denied: %s %s", request.method, request.url.path)
+    log.info("access denied: %s %s", request.method, loggable(request.url.path))
     return error_page(request, 404, "error.404")
 
 
@@ -122,14 +157,15 @@ async def _input_error(request: Request, exc: Exception) -> HTMLResponse:
 
 async def _busy(request: Request, exc: Exception) -> HTMLResponse:
     # the database is locked or unreachable: a page that says try again, not a traceback
-    log.warning("database busy on %s %s: %s", request.method, request.url.path, str(exc).splitlines()[0][:200])
+    log.warning("database busy on %s %s: %s", request.method, loggable(request.url.path),
+                loggable(str(exc).splitlines()[0][:200]))
     response = error_page(request, 503, "error.503")
     response.headers["retry-after"] = "2"
     return response
 
 
 async def _server_error(request: Request, exc: Exception) -> HTMLResponse:
-    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    log.exception("unexpected error on %s %s", request.method, loggable(request.url.path), exc_info=exc)
     request.scope.setdefault("session", Session())
     try:
         response = error_page(request, 500, "error.500")

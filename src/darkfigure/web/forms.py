@@ -62,10 +62,19 @@ def new_case(form: FormData) -> CaseInput:
     return CaseInput(case_fields(form, include_empty=False), given)
 
 
-def changed_case(form: FormData, current_consents: Mapping[str, bool | None]) -> CaseInput:
-    """A :class:`CaseInput` from the edit form: every field (empty clears it), consents that changed."""
+def changed_case(form: FormData, current_consents: Mapping[str, bool | None], locked: bool = False) -> CaseInput:
+    """A :class:`CaseInput` from the edit form: every field (empty clears it), consents that changed.
+    ``locked``: the identifying fields were not on the form (hidden from the user), so they are left out,
+    not cleared (the store compares what is left with what it holds and changes only what differs).
+
+    >>> changed_case(FormData([("cas_Status", "Closed")]), {}, locked=True).fields.get("prs_FirstName", "left out")
+    'left out'
+    """
     consents = {p: given for p, given in consents_of(form).items() if bool(current_consents.get(p)) != given}
-    return CaseInput(case_fields(form, include_empty=True), consents)
+    fields = case_fields(form, include_empty=True)
+    if locked:
+        fields = {name: value for name, value in fields.items() if not FIELDS[name].identifying}
+    return CaseInput(fields, consents)
 
 
 def event_of(form: FormData) -> EventInput:

@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from darkfigure.errors import InputError
-from darkfigure.web.app import create_app
+from darkfigure.web.app import create_app, loggable
 from darkfigure.web.config import SESSION_SECRET_ENV, WebConfig, session_secret
 
 RESULTS_ENV = "DARKFIGURE_WEB_RESULTS"
@@ -161,7 +161,8 @@ def tcp_socket(sock: socket.socket) -> socket.socket:
 
 
 class NoQueryFilter(logging.Filter):
-    """Drops the query string from uvicorn's access lines: a searched name must never reach a log.
+    """Drops the query string from uvicorn's access lines: a searched name must never reach a log (and
+    escapes what is not printable in the path, though uvicorn quotes it already).
 
     >>> record = logging.LogRecord("uvicorn.access", 20, "", 0, '%s - "%s %s HTTP/%s" %d',
     ...                            ("1.2.3.4:5", "GET", "/cases?q=mina", "1.1", 200), None)
@@ -172,7 +173,7 @@ class NoQueryFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
-            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+            record.args = (*args[:2], loggable(args[2].split("?", 1)[0]), *args[3:])
         return True
 
 

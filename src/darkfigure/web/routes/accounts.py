@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import defaultdict, deque
 from typing import Annotated
@@ -11,6 +12,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from darkfigure.casestore.accounts import MAX_PASSWORD
 from darkfigure.casestore.types import ROLES, Actor
 from darkfigure.errors import AccessDenied, InputError
 from darkfigure.web.i18n import translator
@@ -64,9 +66,12 @@ async def _first_user_only(request: Request) -> None:
 
 
 def check_password(password: str, field: str = "password") -> None:
-    """Refuse passwords shorter than :data:`MIN_PASSWORD` characters."""
+    """Refuse passwords shorter than :data:`MIN_PASSWORD` characters or longer than the store takes."""
     if len(password) < MIN_PASSWORD:
         raise InputError(f"the password must have at least {MIN_PASSWORD} characters", column=field)
+    if len(password) > MAX_PASSWORD:
+        raise InputError(f"the password may have at most {MAX_PASSWORD} characters; got {len(password)}",
+                         column=field)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -85,7 +90,7 @@ async def login(
 ) -> Response:
     """Check the password (argon2id, in the store); on success a fresh session and CSRF token."""
     if _throttled(username):
-        raise HTTPException(status_code=429, detail="error.429")
+        raise _locked_out(username)
     # not through the gate: argon2 takes its time, and other requests need not wait for it
     authenticate = store_of(request).authenticate
     actor = await run_in_threadpool(authenticate, username, password) if username and password else None
@@ -107,6 +112,15 @@ def _throttled(username: str) -> bool:
     while recent and time.monotonic() - recent[0] > _FAILURE_WINDOW:
         recent.popleft()
     return len(recent) >= _MAX_FAILURES
+
+
+def _locked_out(username: str) -> HTTPException:
+    """The 429 of a throttled user name, with ``Retry-After``: the seconds until the oldest failure that
+    keeps the name locked leaves the window."""
+    recent = _FAILURES.get(username[:100]) or deque([time.monotonic()])
+    unlock = recent[-_MAX_FAILURES] if len(recent) >= _MAX_FAILURES else recent[0]
+    seconds = max(1, math.ceil(unlock + _FAILURE_WINDOW - time.monotonic()))
+    return HTTPException(status_code=429, detail="error.429", headers={"retry-after": str(seconds)})
 
 
 def _local(target: str | None) -> str:
@@ -135,23 +149,41 @@ def logout(request: Request) -> RedirectResponse:
 
 @router.get("/users", response_class=HTMLResponse)
 async def users(request: Request, actor: Annotated[Actor, Depends(user_with("admin"))]) -> HTMLResponse:
-    return render(request, "users.j2", section="users", users=await store_call(request, "users", actor), roles=ROLES)
+    return await _users_page(request, actor)
 
 
-@router.post("/users")
+async def _users_page(
+    request: Request, actor: Actor, error: InputError | None = None, typed: dict | None = None
+) -> HTMLResponse:
+    """The users page: the active users, those switched off (their names stay taken), the form to add
+    one; after a refused addition (422) the message, and the name and role typed (never the password)."""
+    active = await store_call(request, "users", actor)
+    switched_off = await store_call(request, "users", actor, active=False)
+    return render(
+        request, "users.j2", status_code=422 if error else 200, section="users", users=active,
+        switched_off=switched_off, roles=ROLES, typed=typed or {"username": "", "role": ""},
+        error_message=error.message if error else None, error_field=error.column if error else None,
+    )
+
+
+@router.post("/users", response_class=HTMLResponse)
 async def add_user(
     request: Request,
     actor: Annotated[Actor, Depends(user_with("admin"))],
-    username: Annotated[str, Form()],
-    password: Annotated[str, Form()],
-    role: Annotated[str, Form()],
-) -> RedirectResponse:
-    """An administrator adds a user to their own organisation."""
-    if role not in ROLES:
-        raise InputError(f"the role must be one of {', '.join(ROLES)}; got {role!r}", column="role")
-    check_password(password)
-    await store_call(request, "create_user", actor.organisation_id, username.strip(), password, role, actor=actor)
-    flash(request, "ok", "users.added", username=username.strip())
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
+) -> Response:
+    """An administrator adds a user to their own organisation; a refusal shows the page again (422)."""
+    name = username.strip()
+    try:
+        if role not in ROLES:
+            raise InputError(f"the role must be one of {', '.join(ROLES)}; got {role[:40]!r}", column="role")
+        check_password(password)
+        await store_call(request, "create_user", actor.organisation_id, name, password, role, actor=actor)
+    except InputError as err:
+        return await _users_page(request, actor, err, {"username": name[:200], "role": role})
+    flash(request, "ok", "users.added", username=name)
     return redirect("/users")
 
 
@@ -165,6 +197,17 @@ async def deactivate_user(
     await store_call(request, "deactivate_user", actor, username)
     request.app.state.users_seen.clear()
     flash(request, "ok", "users.deactivated", username=username)
+    return redirect("/users")
+
+
+@router.post("/users/{username}/reactivate")
+async def reactivate_user(
+    request: Request, username: str, actor: Annotated[Actor, Depends(user_with("admin"))]
+) -> RedirectResponse:
+    """Switch a user of the organisation on again, with the password they had."""
+    await store_call(request, "reactivate_user", actor, username)
+    request.app.state.users_seen.clear()
+    flash(request, "ok", "users.reactivated", username=username)
     return redirect("/users")
 
 
@@ -184,7 +227,7 @@ async def change_password(
     """Change one's own password: the current one proven, the new one typed twice; then a new CSRF token,
     and the user's other sessions end. Wrong current passwords count with failed logins (the same throttle)."""
     if _throttled(actor.username):
-        raise HTTPException(status_code=429, detail="error.429")
+        raise _locked_out(actor.username)
     try:
         if new_password != new_password_again:
             raise InputError(translator(language(request))("account.mismatch"), column="new_password_again")

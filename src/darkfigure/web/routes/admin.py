@@ -33,7 +33,21 @@ async def dashboard(request: Request, actor: Reader) -> HTMLResponse:
     """Counts of the organisation's cases and the latest estimates of the pipeline runs."""
     counts = await store_call(request, "counts", actor)
     runs = await run_in_threadpool(latest_estimates, request.app.state.results)
-    return render(request, "dashboard.j2", section="dashboard", counts=counts, runs=runs)
+    return render(request, "dashboard.j2", section="dashboard", counts=counts, runs=runs,
+                  by_status=status_rows(counts.by_status))
+
+
+def status_rows(by_status: dict) -> list[tuple[str | None, int]]:
+    """The dashboard's rows of cases by status, by status name, cases with no status (None; the store
+    names them "None") last.
+
+    >>> status_rows({"None": 2, "FollowUp": 1, "Active": 3})
+    [('Active', 3), ('FollowUp', 1), (None, 2)]
+    """
+    missing = {None, "None", ""}
+    rows = sorted((status, n) for status, n in by_status.items() if status not in missing)
+    unrecorded = sum(n for status, n in by_status.items() if status in missing)
+    return [*rows, (None, unrecorded)] if unrecorded else rows
 
 
 @router.get("/import", response_class=HTMLResponse)
@@ -60,7 +74,8 @@ async def import_cases(request: Request, actor: Writer, file: UploadFile) -> Res
     try:
         path = folder / f"upload{suffix}"
         await run_in_threadpool(_save, file, path, request.app.state.config.max_upload_bytes)
-        log.info("import of %s started by %s", file.filename, actor.username)
+        # the kind of file only: a file's name can name a person, and the log is not protected as the store is
+        log.info("import of a %s file started by %s", suffix, actor.username)
         # not through the gate: an import holds the database for long; others get a 503, not a hang
         report = await run_in_threadpool(request.app.state.store.import_file, actor, path,
                                          format=IMPORT_FORMATS[suffix], progress=_log_progress)
@@ -72,7 +87,7 @@ async def import_cases(request: Request, actor: Writer, file: UploadFile) -> Res
         return error_page(request, 422, message=err.message, field=err.column, back=("/import", "error.back_import"))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    log.info("import of %s finished: %d rows", file.filename, report.rows)
+    log.info("import of a %s file finished: %d rows", suffix, report.rows)
     flash(request, "ok", "import.done", rows=report.rows)
     return redirect("/cases")
 

@@ -6,12 +6,12 @@ import functools
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup, escape
 
 from darkfigure.casestore.fields import FIELDS
-from darkfigure.casestore.types import HIDDEN, PURPOSES, Actor, CaseNotFound, CaseSummary
+from darkfigure.casestore.types import HIDDEN, PURPOSES, Actor, CaseNotFound, CaseSummary, ConsentWithdrawn
 from darkfigure.errors import AccessDenied, InputError
 from darkfigure.web import forms
 from darkfigure.web.i18n import translator
@@ -52,11 +52,14 @@ async def case_search(request: Request, actor: Reader) -> HTMLResponse:
         value = form.get(name, "")
         return value.strip()[:limit] if isinstance(value, str) else ""
 
-    year, page = text("year", 4), text("page", 6)
+    year, page = text("year", 5), text("page", 7) or "1"
+    if year and not re.fullmatch(r"\d{4}", year):  # refused as GET /cases refuses them, not quietly dropped
+        raise InputError(f"expected a year of 4 digits; got {year!r}", column="year")
+    if not re.fullmatch(r"\d{1,6}", page) or not 1 <= int(page) <= 100_000:
+        raise InputError(f"expected a page number from 1 to 100000; got {page!r}", column="page")
     chosen = {"status": text("status"), "gender": text("gender"), "type_of_exploitation": text("type_of_exploitation"),
-              "year": int(year) if re.fullmatch(r"\d{4}", year) else None, "consent": text("consent", 20)}
-    number = min(max(int(page), 1), 100_000) if page.isdigit() else 1
-    return await _list_page(request, actor, text("q", 200), chosen, number)
+              "year": int(year) if year else None, "consent": text("consent", 20)}
+    return await _list_page(request, actor, text("q", 200), chosen, int(page))
 
 
 @router.get("/cases/search")
@@ -193,20 +196,29 @@ def _view_page(request: Request, case, status_code: int = 200, party: str | None
 
 @router.get("/cases/{code}/edit", response_class=HTMLResponse)
 async def edit_form(request: Request, code: str, actor: Writer) -> HTMLResponse:
+    """The edit form; identifying fields hidden from the user (case-work consent withdrawn) are shown as
+    not editable, never as inputs holding the word ``hidden``."""
     case = await case_call(request, "get_case", actor, checked_code(code))
     return _case_form(request, "edit", forms.form_values(case.fields), case.consents, case=case)
 
 
 @router.post("/cases/{code}/edit", response_class=HTMLResponse)
 async def update_case(request: Request, code: str, actor: Writer) -> Response:
+    """Save the edit form: bad values come back on it (422); a change that withdrawn consent for case
+    work forbids comes back on it too (403), with the field refused."""
     case = await case_call(request, "get_case", actor, checked_code(code))
     form = await request.form()
-    data = forms.changed_case(form, case.consents)
+    data = forms.changed_case(form, case.consents, locked=case.identity_hidden)
     try:
-        await case_call(request, "update_case", actor, case.code, data)
-    except InputError as err:
+        await store_call(request, "update_case", actor, case.code, data)
+    except CaseNotFound:
+        raise AccessDenied("no such case") from None
+    except (InputError, ConsentWithdrawn) as err:
         values = forms.form_values(forms.case_fields(form, include_empty=True))
-        return _case_form(request, "edit", values, forms.consents_of(form), case=case, error=err)
+        withdrawn = isinstance(err, ConsentWithdrawn)
+        message = translator(language(request))("error.consent_withdrawn") if withdrawn else None
+        return _case_form(request, "edit", values, forms.consents_of(form), case=case, error=err,
+                          status_code=403 if withdrawn else 422, message=message)
     flash(request, "ok", "cases.updated_ok", code=case.code)
     return redirect(f"/cases/{case.code}")
 
@@ -253,16 +265,21 @@ async def case_call(request: Request, method: str, *args):
         return await store_call(request, method, *args)
     except CaseNotFound:
         raise AccessDenied("no such case") from None
+    except ConsentWithdrawn:  # the user may see the case (same organisation): say why, not a 404
+        raise HTTPException(status_code=403, detail="error.consent_withdrawn") from None
 
 
-def _case_form(request: Request, mode: str, values: dict, consents: dict, case=None, error=None) -> HTMLResponse:
+def _case_form(request: Request, mode: str, values: dict, consents: dict, case=None, error=None,
+               status_code: int = 422, message: str | None = None) -> HTMLResponse:
     field = getattr(error, "column", None)
     return render(
-        request, "cases/form.j2", status_code=422 if error else 200, section="new" if mode == "new" else "cases",
+        request, "cases/form.j2", status_code=status_code if error else 200,
+        section="new" if mode == "new" else "cases",
         mode=mode, case=case, values=values, consents=consents, sections=forms.sections(language(request)),
-        purposes=PURPOSES,
+        purposes=PURPOSES, locked=bool(case and case.identity_hidden),
+        withdrawn=bool(case and case.consents.get("case_work") is False),
         options=forms.picklist_options, error=error, error_field=field if field in FIELDS else None,
-        error_message=getattr(error, "message", str(error)) if error else None,
+        error_message=message or getattr(error, "message", str(error)) if error else None,
     )
 
 
