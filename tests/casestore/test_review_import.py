@@ -194,3 +194,18 @@ def test_create_case_with_an_empty_registration_date_gets_today(store, people):
     kim = people["kim"]
     code = store.create_case(kim, CaseInput({"prs_Gender": "Feminine", "cas_RegistrationDate": None}))
     assert store.get_case(kim, code).fields["cas_RegistrationDate"] == _today(store, kim)
+
+
+def test_an_import_checks_the_case_owner_as_the_intake_form_does(store, people, tmp_path):
+    kim = people["kim"]
+    before = _counts(store)
+    path = tmp_path / "owners.csv"
+    path.write_text("prs_FirstName,cas_CaseOwner\nAna,kim\nBo,nosuchuser\n", encoding="utf-8")
+    with pytest.raises(ImportRejected) as refused:
+        store.import_file(kim, path)
+    problem = refused.value.problems[0]
+    assert problem.column == "cas_CaseOwner" and "'nosuchuser'" in problem.message
+    assert _counts(store) == before  # nothing saved
+    path.write_text("prs_FirstName,cas_CaseOwner\nAna,kim\n", encoding="utf-8")
+    (code,) = store.import_file(kim, path).codes
+    assert store.get_case(kim, code).fields["cas_CaseOwner"] == "kim"

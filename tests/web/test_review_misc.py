@@ -179,3 +179,8 @@ def test_an_import_logs_the_kind_of_file_not_its_name(app, caplog):
     assert sent.status_code in (200, 303), sent.text[:300]
     logged = " ".join(r.getMessage() for r in caplog.records)
     assert "import of a .csv file" in logged and "Mina" not in logged
+
+
+def test_the_store_counts_cases_without_a_status_under_none_not_the_text_none(world):
+    by_status = world.store.counts(world.users["admin_a"]).by_status
+    assert by_status.get(None, 0) >= 1 and "None" not in by_status  # the fixture made a case with no status

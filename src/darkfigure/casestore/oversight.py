@@ -75,7 +75,7 @@ class Oversight:
             n_events = conn.execute(select(func.count()).select_from(events.join(cases)).where(org)).scalar_one()
             return Counts(
                 count(org),
-                {str(k): v for k, v in by_status.items()},
+                {(None if k is None else str(k)): v for k, v in by_status.items()},  # None: no status recorded
                 count(stats),
                 count(org, cases.c.consent_linkage == true()),
                 by_exploitation,

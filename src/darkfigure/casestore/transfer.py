@@ -287,6 +287,14 @@ class _NoSeal:
 _CHECK_RING: Any = _NoSeal()
 
 
+def _check_owner(store, conn: Connection, actor, owner: str) -> None:
+    """The case owner must be a user of the organisation, as on the intake form (once per owner named)."""
+    try:
+        store._check_owner(conn, actor.organisation_id, {"cas_CaseOwner": owner})
+    except InputError as err:
+        raise InputError(f"{owner!r}: {err.message}", column=err.column) from None
+
+
 def insert_cases(
     store,
     conn: Connection,
@@ -299,7 +307,9 @@ def insert_cases(
     codes: list[str] = []
     for start in range(0, len(inputs), chunk):
         batch = inputs[start : start + chunk]
-        try:  # the fields were checked when the file was read (read_cases)
+        try:  # the fields were checked when the file was read (read_cases); owners and referrals here
+            for owner in sorted({case.fields.get("cas_CaseOwner") for case in batch} - {None}):
+                _check_owner(store, conn, actor, owner)
             rows = [store._case_values(actor, case, dict(case.fields), "") for case in batch]
         except InputError as err:
             raise ImportRejected([Problem(None, err.column, err.message)]) from None

@@ -356,7 +356,7 @@ class Counts:
     """
 
     total: int
-    by_status: dict[str, int]
+    by_status: dict[str | None, int]
     statistics_consented: int
     linkage_consented: int
     by_exploitation: dict[str, int]

@@ -38,13 +38,12 @@ async def dashboard(request: Request, actor: Reader) -> HTMLResponse:
 
 
 def status_rows(by_status: dict) -> list[tuple[str | None, int]]:
-    """The dashboard's rows of cases by status, by status name, cases with no status (None; the store
-    names them "None") last.
+    """The dashboard's rows of cases by status, by status name, cases with no status (None) last.
 
-    >>> status_rows({"None": 2, "FollowUp": 1, "Active": 3})
+    >>> status_rows({None: 2, "FollowUp": 1, "Active": 3})
     [('Active', 3), ('FollowUp', 1), (None, 2)]
     """
-    missing = {None, "None", ""}
+    missing = {None, ""}
     rows = sorted((status, n) for status, n in by_status.items() if status not in missing)
     unrecorded = sum(n for status, n in by_status.items() if status in missing)
     return [*rows, (None, unrecorded)] if unrecorded else rows
