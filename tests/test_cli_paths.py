@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from darkfigure.cli import app
@@ -110,12 +109,6 @@ def test_link_with_force_replaces_an_earlier_output_as_a_whole(coalition, tmp_pa
     _assert_replaced_as_a_whole(out)
 
 
-def _link_has_force() -> bool:
-    command = typer.main.get_command(app).commands["link"]  # type: ignore[attr-defined]
-    return any(param.name == "force" for param in command.params)
-
-
-@pytest.mark.skipif(not _link_has_force(), reason="darkfigure.cli's link command has no --force option yet")
 def test_link_force_option_replaces_an_earlier_output(coalition, tmp_path):
     out = _earlier_link_output(tmp_path)
     result = _link(coalition, out, "--force")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from darkfigure.errors import InputError
-from darkfigure.simulate.coalition import _check_target, simulate_coalition
+from darkfigure.simulate.coalition import check_simulation_target, simulate_coalition
 from darkfigure.simulate.scenarios import PRESETS, load_scenario
 
 DEFAULT_PRESET = "nk-women-china"
@@ -31,7 +31,7 @@ def simulate_command(
         raise InputError("give either a preset or a scenario file, not both")
     if preset is not None and preset not in PRESETS:
         raise InputError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    _check_target(Path(out), force)  # a file in the way, or a folder not to replace, before any work
+    check_simulation_target(Path(out), force)  # a file in the way, or a folder not to replace, before any work
     scenario = load_scenario(scenario_path if scenario_path is not None else preset or DEFAULT_PRESET)
     if n is not None:
         scenario = scenario.with_n(n)

@@ -140,7 +140,7 @@ class Coalition:
         ['health.csv', 'inspectorate.csv', 'mapping.toml']
         """
         folder = Path(folder)
-        _check_target(folder, overwrite)
+        check_simulation_target(folder, overwrite)
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
         try:
@@ -326,7 +326,13 @@ def _list_mapping(organisation: Organisation, scenario: Scenario) -> dict[str, A
             "date_format": rec.date_format, "fields": dict(rec.columns), "codes": codes}
 
 
-def _check_target(folder: Path, overwrite: bool) -> None:
+def check_simulation_target(folder: Path, overwrite: bool) -> None:
+    """Refuse a file in the way, and a non-empty folder unless ``overwrite`` and it holds only an
+    earlier simulation (checked before simulating, and again before writing).
+
+    >>> import tempfile
+    >>> check_simulation_target(Path(tempfile.mkdtemp()) / "new", overwrite=False)  # a new folder is fine
+    """
     check_output_folder(folder, overwrite, _not_a_simulation, "simulation")
 
 
